@@ -1,0 +1,68 @@
+"""``make grade``: the instructor's half on real submissions in ``submitted/``.
+
+Syncs the gradebook with ``solutions/``, autogrades every collected submission (already
+graded ones are kept unless ``--force``), writes feedback without hidden tests, and exports
+``grades.csv``. A broken submission is reported on one line and skipped: it is never deleted
+or overwritten.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from autograder.course import nbgrader_api, succeed
+from autograder.notebooks import CourseError, course_root, read
+
+
+def submissions(slug: str, root: Path) -> list[tuple[str, Path]]:
+    submitted = root / "submitted"
+    if not submitted.is_dir():
+        raise CourseError(f"{submitted}: no submissions yet (collect them first: nbgrader collect {slug})")
+    found = sorted((p.parent.parent.name, p) for p in submitted.glob(f"*/{slug}/{slug}.ipynb"))
+    if not found:
+        raise CourseError(f"no submissions of {slug} under {submitted}")
+    return found
+
+
+def grade(slug: str, force: bool = False, root: Path | None = None) -> int:
+    root = root or course_root()
+    db_url = f"sqlite:///{root / 'gradebook.db'}"
+    broken = 0
+    with tempfile.TemporaryDirectory(prefix="fromscratch-sync-") as scratch:
+        sync = nbgrader_api(root, release_directory=scratch, db_url=db_url)
+        succeed(sync.generate_assignment(slug, force=True, create=True), f"syncing {slug} into the gradebook")
+    api = nbgrader_api(root, db_url=db_url)
+    for student, path in submissions(slug, root):
+        try:
+            read(path)
+        except CourseError as error:
+            broken += 1
+            print(f"SKIPPED {student}: {error}")
+            continue
+        already = (root / "autograded" / student / slug).exists()
+        if already and not force:
+            print(f"kept    {student}: already autograded (pass --force / FORCE=1 to grade again)")
+            continue
+        succeed(api.autograde(slug, student, force=True, create=True), f"autograde {slug} for {student}")
+        print(f"graded  {student}")
+    succeed(api.generate_feedback(slug, force=True), f"generate_feedback {slug}")
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db_url) as gradebook:
+        for sub in gradebook.assignment_submissions(slug):
+            print(f"  {sub.student_id:20s} {sub.score:6.1f} / {sub.max_score:g}"
+                  f"  (auto-graded code {sub.code_score:g} / {sub.max_code_score:g})")
+    exported = _export(root, db_url)
+    print(f"feedback in feedback/*/{slug}/; grades in {exported}")
+    return 1 if broken else 0
+
+
+def _export(root: Path, db_url: str) -> Path:
+    import subprocess
+    import sys
+
+    target = root / "grades.csv"
+    subprocess.run([Path(sys.executable).parent / "nbgrader", "export", f"--db={db_url}",
+                    f"--to={target}"], cwd=root, check=True, capture_output=True)
+    return target

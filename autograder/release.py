@@ -1,0 +1,37 @@
+"""``make release``: learner notebooks with nbgrader, and the library from ``#| export`` cells."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from autograder.course import nbgrader_api, succeed
+from autograder.exporter import write_library
+from autograder.notebooks import course_root, slugs
+
+
+def generate_learner_versions(release_dir: Path, only: list[str] | None = None,
+                              root: Path | None = None) -> list[str]:
+    """Run ``nbgrader generate_assignment`` for each notebook into ``release_dir``.
+
+    A throwaway gradebook keeps the instructor's ``gradebook.db`` out of it.
+    """
+    root = root or course_root()
+    chosen = only or slugs(root)
+    with tempfile.TemporaryDirectory(prefix="fromscratch-release-") as scratch:
+        api = nbgrader_api(root, release_directory=str(release_dir),
+                           db_url=f"sqlite:///{scratch}/gradebook.db")
+        for slug in chosen:
+            target = Path(release_dir) / slug
+            if target.exists():
+                shutil.rmtree(target)
+            succeed(api.generate_assignment(slug, force=True, create=True), f"generate_assignment {slug}")
+    return chosen
+
+
+def release(only: list[str] | None = None, root: Path | None = None) -> None:
+    root = root or course_root()
+    done = generate_learner_versions(root / "notebooks", only, root)
+    modules = write_library(root)
+    print(f"released {len(done)} notebook(s) into notebooks/; library modules: {', '.join(modules) or 'none'}")

@@ -1,0 +1,71 @@
+"""The honesty audit on the mini course, and the replay engine held to nbgrader's verdicts."""
+
+import pytest
+
+from autograder import grading, mutants
+from autograder.audit import audit_notebook, replay_mutants, table
+from autograder.notebooks import read, solution_path
+
+import mini_course
+
+SLUG = mini_course.SLUG
+
+
+def test_audit_of_an_honest_notebook(released_mini):
+    record = audit_notebook(SLUG, released_mini)
+    assert record["violations"] == []
+    assert (record["max_points"], record["solution_points"], record["release_points"]) == (5, 5, 0)
+    assert (record["mutants_total"], record["mutants_killed"]) == (4, 4)
+    assert 0 < record["smoke_seconds"] < 20 and record["peak_rss_mb"] > 0
+    assert "98-mini" in table([record])
+
+
+def test_audit_catches_a_surviving_mutant_and_too_few_mutants(mini):
+    (mini / "mutants" / f"{SLUG}.toml").write_text(
+        "[[mutant]]\ncell = 'mean'\nmistake = 'same maths, other words'\n"
+        "code = 'return sum(x for x in xs) / len(xs)'\n")
+    record = audit_notebook(SLUG, mini)
+    assert "mutant mean#1 survives: same maths, other words" in record["violations"]
+    assert "exercise add has 0 mutant(s); needs 2" in record["violations"]
+    assert "exercise mean has 1 mutant(s); needs 2" in record["violations"]
+
+
+def test_audit_catches_a_learner_version_that_scores(mini):
+    # A test cell that passes without any answer: the learner version would score its points.
+    from autograder.release import generate_learner_versions
+    import nbformat
+
+    path = solution_path(SLUG, mini)
+    nb = read(path)
+    nb.cells[6].source = "from autograder import expect\nexpect(True, what='nothing', expected='', got='')"
+    nbformat.write(nb, path)
+    generate_learner_versions(mini / "notebooks", root=mini)
+    record = audit_notebook(SLUG, mini)
+    assert any("untouched learner version scores 3" in v for v in record["violations"])
+
+
+def test_replay_engine_agrees_with_nbgrader(released_mini):
+    """Every mini mutant, graded by real `nbgrader autograde` and by the replay engine."""
+    nb = read(solution_path(SLUG, released_mini))
+    found = mutants.load(SLUG, nb, released_mini)
+    replayed = replay_mutants(SLUG, nb, found, released_mini)
+    real = grading.autograde(SLUG, {m.name.replace("#", "-"): mutants.apply(nb, m) for m in found},
+                             released_mini)
+    for m in found:
+        expected = {t: real[m.name.replace("#", "-")].scores[t] for t in m.tests}
+        assert replayed["variants"][m.name]["scores"] == pytest.approx(expected), m.name
+    assert replayed["baseline"] == {"test-add": 2.0, "test-mean": 3.0}
+
+
+def test_replay_engine_counts_a_hanging_mutant_as_caught(released_mini):
+    nb = read(solution_path(SLUG, released_mini))
+    hang = mutants.Mutant("add#9", "add", "loops forever", "while True:\n    pass", ("test-add",))
+    import autograder.audit as audit_module
+
+    original = audit_module.VARIANT_TIMEOUT_SECONDS
+    audit_module.VARIANT_TIMEOUT_SECONDS = 2.0
+    try:
+        replayed = replay_mutants(SLUG, nb, [hang], released_mini)
+    finally:
+        audit_module.VARIANT_TIMEOUT_SECONDS = original
+    assert replayed["variants"]["add#9"]["status"] == "timeout"
