@@ -120,6 +120,16 @@ def check_imports(order: dict[str, int], slug: str, sources: list[str]) -> list[
     return problems
 
 
+def check_readme(root: Path, all_slugs: list[str]) -> list[str]:
+    """The README's course map lists every written notebook as ready."""
+    readme = root / "README.md"
+    if not readme.is_file():
+        return []  # a scratch course (the tests') has no README
+    text = readme.read_text(encoding="utf-8")
+    return [f"README.md: the course map does not list {slug} as ready" for slug in all_slugs
+            if f"(solutions/{slug}/{slug}.ipynb) | ready |" not in text]
+
+
 def _canonical(nb) -> str:
     return nbformat.writes(nb)
 
@@ -181,4 +191,4 @@ def verify(root: Path | None = None) -> list[str]:
     extra = {p.name for p in (root / "notebooks").iterdir() if p.is_dir()} - set(all_slugs) \
         if (root / "notebooks").is_dir() else set()
     problems += [f"notebooks/{name}: has no source in solutions/" for name in sorted(extra)]
-    return problems
+    return problems + check_readme(root, all_slugs)
