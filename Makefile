@@ -23,7 +23,6 @@ $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet --progress-bar off -e ".[dev]"
-	$(VENV)/bin/jupyter labextension list >/dev/null 2>&1 || true
 	@touch $@
 
 ## lab                    open JupyterLab on notebooks/ (prints the URL)
