@@ -32,6 +32,14 @@ COLUMNS = ("notebook", "max_points", "solution_points", "release_points", "mutan
            "mutants_killed", "smoke_seconds", "autograde_seconds", "peak_rss_mb")
 
 
+def replay_environment() -> dict:
+    """One BLAS/OpenMP thread: a thread pool started before ``fork`` deadlocks the child."""
+    import os
+
+    return {**os.environ, **{name: "1" for name in
+                            ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}}
+
+
 def replay_mutants(slug: str, nb, found: list, root: Path) -> dict:
     """Run every mutant through the replay engine in a fresh process."""
     index_of = {grade_id(cell): i for i, cell in enumerate(nb.cells) if grade_id(cell)}
@@ -52,7 +60,7 @@ def replay_mutants(slug: str, nb, found: list, root: Path) -> dict:
         request_file, result_file = Path(scratch) / "request.json", Path(scratch) / "result.json"
         request_file.write_text(json.dumps(request))
         run = subprocess.run([sys.executable, "-m", "autograder.replay", str(request_file), str(result_file)],
-                             capture_output=True, text=True, cwd=workdir)
+                             capture_output=True, text=True, cwd=workdir, env=replay_environment())
         if run.returncode != 0 or not result_file.exists():
             tail = (run.stderr or run.stdout).strip().splitlines()[-5:]
             raise RuntimeError(f"replay engine failed on {slug}: " + " | ".join(tail))

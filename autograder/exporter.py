@@ -42,10 +42,10 @@ def module_text(slug: str, root: Path | None = None) -> str | None:
     return HEADER.format(source=source) + "\n" + "\n\n\n".join(blocks) + "\n"
 
 
-def library(root: Path | None = None) -> dict[str, str]:
-    """Every generated module: file name -> text."""
+def library(root: Path | None = None, only: list[str] | None = None) -> dict[str, str]:
+    """Every generated module (or those of ``only``): file name -> text."""
     modules = {}
-    for slug in slugs(root):
+    for slug in only or slugs(root):
         name = module_name(slug)
         if name in HAND_WRITTEN:
             raise CourseError(f"{slug}: its module name {name!r} clashes with a hand-written module")
@@ -61,13 +61,14 @@ def generated_files(package: Path) -> dict[str, str]:
             if p.read_text(encoding="utf-8").startswith(GENERATED_MARK)}
 
 
-def write_library(root: Path | None = None) -> list[str]:
-    """Regenerate ``fromscratch/``: write every module, remove stale generated ones."""
+def write_library(root: Path | None = None, only: list[str] | None = None) -> list[str]:
+    """Regenerate ``fromscratch/``: write the modules (of ``only``, or all and remove stale ones)."""
     root = root or course_root()
     package = root / "fromscratch"
-    wanted = library(root)
-    for stale in set(generated_files(package)) - set(wanted):
-        (package / stale).unlink()
+    wanted = library(root, only)
+    if only is None:
+        for stale in set(generated_files(package)) - set(wanted):
+            (package / stale).unlink()
     for name, text in wanted.items():
         (package / name).write_text(text, encoding="utf-8")
     return sorted(wanted)

@@ -33,5 +33,5 @@ def generate_learner_versions(release_dir: Path, only: list[str] | None = None,
 def release(only: list[str] | None = None, root: Path | None = None) -> None:
     root = root or course_root()
     done = generate_learner_versions(root / "notebooks", only, root)
-    modules = write_library(root)
+    modules = write_library(root, only)
     print(f"released {len(done)} notebook(s) into notebooks/; library modules: {', '.join(modules) or 'none'}")

@@ -10,7 +10,9 @@ scores here what it would score in ``nbgrader autograde``; ``tests/test_audit.py
 the two agree.
 
 Run as ``python -m autograder.replay REQUEST.json RESULT.json`` (a fresh process: forking a
-process that holds a Jupyter client or pytest is asking for trouble).
+process that holds a Jupyter client or pytest is asking for trouble), with one BLAS/OpenMP
+thread (``OMP_NUM_THREADS=1``): a child forked after a thread pool started would deadlock in
+its first matrix product.
 """
 
 from __future__ import annotations

@@ -69,3 +69,30 @@ def test_replay_engine_counts_a_hanging_mutant_as_caught(released_mini):
     finally:
         audit_module.VARIANT_TIMEOUT_SECONDS = original
     assert replayed["variants"]["add#9"]["status"] == "timeout"
+
+
+def test_replay_engine_forks_safely_after_torch_used_its_thread_pool(tmp_path):
+    """A parent that ran a multi-threaded matmul, then forked: the child must not deadlock."""
+    import json
+    import subprocess
+    import sys
+
+    import nbformat
+
+    from autograder.audit import replay_environment
+
+    nb = mini_course.notebook()
+    nb.cells.insert(1, nbformat.v4.new_code_cell("import torch\n_ = torch.randn(600, 600) @ torch.randn(600, 600)"))
+    add_test = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == "test-add")
+    nb.cells[add_test].source = "_ = torch.randn(600, 600) @ torch.randn(600, 600)\n" + nb.cells[add_test].source
+    nbformat.write(nb, tmp_path / "nb.ipynb")
+    variant = {"name": "v", "cell_index": add_test - 1, "source": "def add(a, b):\n    return a - b",
+               "test_indices": [add_test], "stop_index": add_test}
+    request = {"notebook": str(tmp_path / "nb.ipynb"), "workdir": str(tmp_path), "timeout": 60,
+               "variants": [variant], "baseline_tests": [add_test], "baseline_stop": add_test}
+    (tmp_path / "request.json").write_text(json.dumps(request))
+    subprocess.run([sys.executable, "-m", "autograder.replay", str(tmp_path / "request.json"),
+                    str(tmp_path / "result.json")], check=True, env=replay_environment(), cwd=tmp_path)
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["variants"]["v"] == {"status": "ok", "scores": {"test-add": 0.0}}
+    assert result["baseline"] == {"test-add": 2.0}
