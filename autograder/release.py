@@ -6,9 +6,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import nbformat
+
 from autograder.course import nbgrader_api, succeed
 from autograder.exporter import write_library
-from autograder.notebooks import course_root, slugs
+from autograder.launch import stamp
+from autograder.notebooks import course_root, read, slugs, solution_path
 
 
 def generate_learner_versions(release_dir: Path, only: list[str] | None = None,
@@ -30,8 +33,21 @@ def generate_learner_versions(release_dir: Path, only: list[str] | None = None,
     return chosen
 
 
+def stamp_solutions(chosen: list[str], root: Path) -> list[str]:
+    """Write launch badges and the Colab install into the solutions that lack them."""
+    stamped = []
+    for slug in chosen:
+        path = solution_path(slug, root)
+        nb = read(path)
+        if stamp(nb, slug, root):
+            nbformat.write(nb, path)
+            stamped.append(slug)
+    return stamped
+
+
 def release(only: list[str] | None = None, root: Path | None = None) -> None:
     root = root or course_root()
+    stamp_solutions(only or slugs(root), root)
     done = generate_learner_versions(root / "notebooks", only, root)
     modules = write_library(root, only)
     print(f"released {len(done)} notebook(s) into notebooks/; library modules: {', '.join(modules) or 'none'}")

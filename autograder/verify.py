@@ -17,6 +17,7 @@ from pathlib import Path
 import nbformat
 
 from autograder import exporter, mutants
+from autograder.launch import stamp
 from autograder.notebooks import (BEGIN_HIDDEN, BEGIN_SOLUTION, END_SOLUTION, CourseError, course_root,
                                   is_solution, is_test, meta, read, release_path, slugs, solution_path)
 from autograder.release import generate_learner_versions
@@ -125,9 +126,17 @@ def check_readme(root: Path, all_slugs: list[str]) -> list[str]:
     readme = root / "README.md"
     if not readme.is_file():
         return []  # a scratch course (the tests') has no README
+    from autograder.launch import binder_url, colab_url, repository
+
     text = readme.read_text(encoding="utf-8")
-    return [f"README.md: the course map does not list {slug} as ready" for slug in all_slugs
-            if f"(solutions/{slug}/{slug}.ipynb) | ready |" not in text]
+    repo, branch = repository(root) or ("", "")
+    problems = []
+    for slug in all_slugs:
+        if f"(solutions/{slug}/{slug}.ipynb) | ready |" not in text:
+            problems.append(f"README.md: the course map does not list {slug} as ready")
+        elif colab_url(repo, branch, slug) not in text or binder_url(repo, branch, slug) not in text:
+            problems.append(f"README.md: the course map lacks {slug}'s Colab or Binder link")
+    return problems
 
 
 def _canonical(nb) -> str:
@@ -149,6 +158,8 @@ def verify(root: Path | None = None) -> list[str]:
             problems.append(f"{slug}: {error}")
             continue
         problems += [f"{slug}: {p}" for p in check_metadata(slug, nb) + check_shape(slug, nb)]
+        if stamp(nbformat.from_dict(nb), slug, root):  # a copy: checking writes nothing
+            problems.append(f"{slug}: launch badges or Colab install missing or stale; run `make release`")
         code = [cell.source for cell in nb.cells if cell.cell_type == "code"]
         problems += [f"{slug}: {p}" for p in check_imports(order, slug, code)]
 
