@@ -25,9 +25,12 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet --progress-bar off -e ".[dev]"
 	@touch $@
 
-## lab                    open JupyterLab on notebooks/ (prints the URL)
+## lab                    open JupyterLab on notebooks/ (prints the URL); LAB_ARGS=... passes options
+LAB_ARGS ?=
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: setup
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+	@echo "Opening JupyterLab on notebooks/ (the URL with its token follows); Ctrl+C stops it."
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
 ## test                   everything CI runs; prints the audit table at the end
 test: setup
