@@ -74,3 +74,13 @@ def test_setup_prints_one_line(capsys, monkeypatch):
     assert out.out.strip() == f"budget=smoke  seed=7  device={run.device}"
     assert out.err == ""
     assert run.pick(smoke="s", default="d") == "s"
+
+
+def test_full_budget_without_a_gpu_says_so(capsys, monkeypatch):
+    monkeypatch.setenv("FROMSCRATCH_BUDGET", "full")
+    run = runtime.setup_notebook(seed=0)
+    out = capsys.readouterr().out
+    if run.device == "cpu":
+        assert "sized for a GPU" in out
+    else:
+        assert "sized for a GPU" not in out
