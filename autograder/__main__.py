@@ -95,7 +95,7 @@ def cmd_check(args) -> int:
 def cmd_grade(args) -> int:
     from autograder.grade import grade
 
-    return grade(resolve_slug(args.notebook), force=args.force)
+    return grade(resolve_slug(args.notebook), force=args.force, jobs=args.jobs)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -122,6 +122,7 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("grade", help="autograde collected submissions")
     s.add_argument("notebook")
     s.add_argument("--force", action="store_true", help="grade again submissions already autograded")
+    s.add_argument("-j", "--jobs", type=int, default=1, help="submissions graded at once (default 1)")
     s.set_defaults(run=cmd_grade)
     return p
 

@@ -54,6 +54,9 @@ def course_config(root: Path | None = None, **directories: str) -> Config:
     root = root or course_root()
     config_file = course_root() / "nbgrader_config.py"
     config = PyFileConfigLoader(config_file.name, path=str(config_file.parent)).load_config()
+    own = Path(root) / "nbgrader_config.py"     # a scratch course may tighten limits on top
+    if own.is_file() and own.resolve() != config_file.resolve():
+        config.merge(PyFileConfigLoader(own.name, path=str(own.parent)).load_config())
     config.CourseDirectory.root = str(root)
     for name, value in directories.items():
         setattr(config.CourseDirectory, name, str(value))

@@ -1,9 +1,9 @@
 """``make grade``: the instructor's half on real submissions in ``submitted/``.
 
 Syncs the gradebook with ``solutions/``, autogrades every collected submission (already
-graded ones are kept unless ``--force``), writes feedback without hidden tests, and exports
-``grades.csv``. A broken submission is reported on one line and skipped: it is never deleted
-or overwritten.
+graded ones are kept unless ``--force``) in sandboxed kernels, on ``jobs`` workers when asked
+(:mod:`autograder.parallel`), writes feedback without hidden tests, and exports ``grades.csv``.
+A broken submission is reported on one line and skipped: it is never deleted or overwritten.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 
 from autograder.course import nbgrader_api, succeed
 from autograder.notebooks import CourseError, course_root, read
+from autograder.sandbox import require_sandbox
 
 
 def submissions(slug: str, root: Path) -> list[tuple[str, Path]]:
@@ -25,14 +26,15 @@ def submissions(slug: str, root: Path) -> list[tuple[str, Path]]:
     return found
 
 
-def grade(slug: str, force: bool = False, root: Path | None = None) -> int:
+def grade(slug: str, force: bool = False, root: Path | None = None, jobs: int = 1) -> int:
     root = root or course_root()
+    require_sandbox()                      # refuse before anything runs, not halfway through
     db_url = f"sqlite:///{root / 'gradebook.db'}"
     broken = 0
     with tempfile.TemporaryDirectory(prefix="fromscratch-sync-") as scratch:
         sync = nbgrader_api(root, release_directory=scratch, db_url=db_url)
         succeed(sync.generate_assignment(slug, force=True, create=True), f"syncing {slug} into the gradebook")
-    api = nbgrader_api(root, db_url=db_url)
+    todo = []
     for student, path in submissions(slug, root):
         try:
             read(path)
@@ -44,8 +46,11 @@ def grade(slug: str, force: bool = False, root: Path | None = None) -> int:
         if already and not force:
             print(f"kept    {student}: already autograded (pass --force / FORCE=1 to grade again)")
             continue
-        succeed(api.autograde(slug, student, force=True, create=True), f"autograde {slug} for {student}")
-        print(f"graded  {student}")
+        todo.append(student)
+    failed = _autograde(slug, todo, root, db_url, jobs)
+    for student in todo:
+        print(f"FAILED  {student}: {failed[student]}" if failed.get(student) else f"graded  {student}")
+    api = nbgrader_api(root, db_url=db_url)
     succeed(api.generate_feedback(slug, force=True), f"generate_feedback {slug}")
     from nbgrader.api import Gradebook
 
@@ -55,7 +60,33 @@ def grade(slug: str, force: bool = False, root: Path | None = None) -> int:
                   f"  (auto-graded code {sub.code_score:g} / {sub.max_code_score:g})")
     exported = _export(root, db_url)
     print(f"feedback in feedback/*/{slug}/; grades in {exported}")
-    return 1 if broken else 0
+    return 1 if broken or any(failed.values()) else 0
+
+
+def _autograde(slug: str, students: list[str], root: Path, db_url: str, jobs: int) -> dict[str, str]:
+    """Autograde ``students``: serially, or on ``jobs`` workers and then one writer."""
+    failed: dict[str, str] = {}
+    if jobs <= 1 or len(students) <= 1:
+        api = nbgrader_api(root, db_url=db_url)
+        for student in students:
+            try:
+                succeed(api.autograde(slug, student, force=True, create=True), f"autograde {slug} for {student}")
+            except CourseError as error:
+                failed[student] = str(error)
+        return failed
+    from autograder.parallel import execute_all, writer_api
+
+    with tempfile.TemporaryDirectory(prefix="fromscratch-workers-") as scratch:
+        failed = execute_all(slug, students, root, Path(scratch), jobs)
+        writer = writer_api(root, db_url, Path(scratch))
+        for student in students:
+            if failed.get(student):
+                continue
+            try:
+                succeed(writer.autograde(slug, student, force=True, create=True), f"recording {student}")
+            except CourseError as error:
+                failed[student] = str(error)
+    return failed
 
 
 def _export(root: Path, db_url: str) -> Path:

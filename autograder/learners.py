@@ -1,4 +1,4 @@
-"""Simulated learners: fill a released notebook the way a person would."""
+"""Simulated learners: fill a released notebook the way a person would (tests and benchmarks)."""
 
 from __future__ import annotations
 

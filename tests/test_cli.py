@@ -57,7 +57,7 @@ def test_grade_without_submissions_says_what_to_do(mini):
 
 def test_grade_skips_a_corrupt_submission_and_keeps_it(mini, capsys):
     from autograder.grade import grade
-    from learners import fill
+    from autograder.learners import fill
 
     alice = mini / "submitted" / "alice" / "98-mini"
     mallory = mini / "submitted" / "mallory" / "98-mini"

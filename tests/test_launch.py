@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from autograder.notebooks import course_root, read, release_path, solution_path
-from learners import fill
+from autograder.learners import fill
 
 ROOT = course_root()
 CHROMIUM = Path("/usr/bin/chromium")

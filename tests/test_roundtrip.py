@@ -13,7 +13,7 @@ import nbformat
 import pytest
 
 from autograder.notebooks import course_root, read, release_path, slugs, solution_path
-from learners import fill
+from autograder.learners import fill
 
 NBGRADER = [sys.executable, "-m", "autograder.nbgrader_cli"]  # nbgrader's CLI, minus a slow subprocess
 PILOT = "00-python-basics"

@@ -6,7 +6,7 @@ import nbformat
 
 from autograder.notebooks import read
 from autograder.selfcheck import self_check
-from learners import fill
+from autograder.learners import fill
 
 
 def test_untouched_notebook_fails_with_advice(released_mini, tmp_path, capsys):

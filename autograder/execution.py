@@ -1,0 +1,164 @@
+"""How nbgrader runs a submission when the course grades it (``make grade``, the audit, the round trip).
+
+:class:`GuardedExecute` replaces nbgrader's ``Execute`` step (see ``nbgrader_config.py``):
+
+- the kernel starts in a sandbox (:mod:`autograder.sandbox`), or grading refuses;
+- every cell gets a time limit suited to it: graded test cells less, a cell may ask for more
+  with ``metadata.fromscratch.timeout`` (capped), everything else the default;
+- a kernel that dies (``os._exit``, a crash, the memory cap) or that ignores the interrupt after a
+  timeout costs only that cell: the kernel is restarted, the cells before are replayed, grading
+  goes on, and the cell's output says so;
+- before each graded cell the trusted references are checked (:mod:`autograder.integrity`);
+  tampering is undone and flagged in that cell's output;
+- text on stderr in a graded cell (a harmless warning) is moved to stdout, so it costs nothing.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+
+from jupyter_client.manager import AsyncKernelManager
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbclient.util import run_sync
+from nbformat import NotebookNode
+from nbgrader.preprocessors import Execute
+from nbgrader.utils import is_grade
+from traitlets import Integer
+
+from autograder.sandbox import SandboxedKernelManager, require_sandbox
+
+NOTE_PREFIX = "[autograder]"
+INTEGRITY_CHECK = "__import__('autograder.integrity', fromlist=['_']).check_and_restore()"
+ARM = "__import__('autograder.integrity', fromlist=['_']).arm()"
+
+
+def _note(text: str) -> NotebookNode:
+    return NotebookNode(output_type="stream", name="stdout", text=f"{NOTE_PREFIX} {text}\n")
+
+
+def _failure(ename: str, text: str) -> NotebookNode:
+    return NotebookNode(output_type="error", ename=ename, evalue=text,
+                        traceback=[f"{ename}: {text}"])
+
+
+class GuardedExecute(Execute):
+    test_cell_timeout = Integer(60, help="seconds a graded test cell may run").tag(config=True)
+    max_cell_timeout = Integer(900, help="the most a cell may ask for in its metadata").tag(config=True)
+    max_output_chars = Integer(100_000, help="characters kept of one stream output").tag(config=True)
+    restarts = Integer(3, help="kernel restarts allowed per submission before giving up").tag(config=True)
+
+    def __init__(self, *args, **kwargs):
+        sandboxed = require_sandbox()
+        kwargs.setdefault("kernel_manager_class", SandboxedKernelManager if sandboxed else AsyncKernelManager)
+        super().__init__(*args, **kwargs)
+        self.sandboxed = sandboxed
+
+    # -- time limits ----------------------------------------------------------------------------
+    def cell_timeout(self, cell: NotebookNode) -> int:
+        asked = cell.metadata.get("fromscratch", {}).get("timeout")
+        if isinstance(asked, int) and asked > 0:
+            return min(asked, self.max_cell_timeout)
+        return self.test_cell_timeout if is_grade(cell) else self.timeout
+
+    def _get_timeout(self, cell):
+        return self.cell_timeout(cell) if cell is not None else self.timeout
+
+    # -- the run --------------------------------------------------------------------------------
+    def preprocess(self, nb, resources=None, km=None):
+        self._restarts_left = self.restarts
+        self._abandoned_after: int | None = None
+        return super().preprocess(nb, resources, km)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code" or not cell.source.strip():
+            return cell, self.resources
+        if self._abandoned_after is not None:
+            cell.outputs = [_failure("NotGraded", f"not run: the kernel could not be brought back after "
+                                                  f"cell {self._abandoned_after}")]
+            return cell, self.resources
+        tampered = self._check_integrity() if is_grade(cell) else []
+        try:
+            cell, resources = super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            cell.outputs = list(cell.get("outputs", [])) + [_failure(
+                "KernelDied", "the kernel died while running this cell (os._exit, a crash, or the memory cap)")]
+            self._recover(index, "the kernel died in this cell")
+        except CellTimeoutError:                    # and the kernel would not even go idle
+            self._timed_out(cell, index)
+        else:
+            if any(o.output_type == "error" and o.get("ename") == "CellTimeoutError" for o in cell.outputs):
+                self._timed_out(cell, index)
+        if tampered:
+            cell.outputs.insert(0, _note("integrity: the submission replaced " + ", ".join(tampered)
+                                         + "; the originals were restored before this test ran"))
+        for output in cell.outputs:
+            if output.output_type == "stream" and len(output.text) > self.max_output_chars:
+                cut = len(output.text) - self.max_output_chars
+                output.text = output.text[: self.max_output_chars] + f"\n{NOTE_PREFIX} {cut} more characters cut\n"
+            if is_grade(cell) and output.output_type == "stream" and output.name == "stderr":
+                output.name = "stdout"            # a warning is not a failure
+        if index == self._first_code_cell():
+            self._silent(ARM)                      # trusted references of what setup imported
+        return cell, self.resources
+
+    def _timed_out(self, cell: NotebookNode, index: int) -> None:
+        limit = self.cell_timeout(cell)
+        if not any(o.output_type == "error" for o in cell.get("outputs", [])):
+            cell.outputs = list(cell.get("outputs", [])) + [_failure("CellTimeoutError", f"ran past {limit} s")]
+        self._recover(index, f"this cell ran past its {limit} s limit")
+
+    def _first_code_cell(self) -> int:
+        return next(i for i, c in enumerate(self.nb.cells) if c.cell_type == "code" and c.source.strip())
+
+    # -- talking to the kernel behind the cells' backs -------------------------------------------
+    def _silent(self, expression: str):
+        """Evaluate ``expression`` in the kernel without touching history or outputs."""
+        try:
+            msg_id = self.kc.execute("", silent=True, store_history=False,
+                                     user_expressions={"value": expression})
+            reply = run_sync(self.async_wait_for_reply)(msg_id)
+        except Exception:
+            return None
+        value = ((reply or {}).get("content", {}).get("user_expressions", {}).get("value", {}))
+        if value.get("status") != "ok":
+            return None
+        try:
+            return ast.literal_eval(value["data"]["text/plain"])
+        except (KeyError, ValueError, SyntaxError):
+            return None
+
+    def _check_integrity(self) -> list[str]:
+        if not self.sandboxed:
+            return []
+        found = self._silent(INTEGRITY_CHECK)
+        if found is None:
+            return ["autograder.integrity (the check itself could not run)"]
+        return list(found)
+
+    # -- restart and replay ---------------------------------------------------------------------
+    def _recover(self, index: int, why: str) -> None:
+        cell = self.nb.cells[index]
+        while self._restarts_left > 0:
+            self._restarts_left -= 1
+            try:
+                run_sync(self.km.restart_kernel)(now=True)
+                run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)
+                self._replay(index)
+            except Exception:
+                continue
+            cell.outputs.append(_note(f"{why}; the kernel was restarted and the cells before it "
+                                      "replayed, so the cells after it are still graded"))
+            return
+        self._abandoned_after = index
+        cell.outputs.append(_note(f"{why}; the kernel could not be restarted, so later cells score 0"))
+
+    def _replay(self, index: int) -> None:
+        for position, earlier in enumerate(self.nb.cells[:index]):
+            if earlier.cell_type == "code" and earlier.source.strip():
+                scratch = copy.deepcopy(earlier)
+                self.execute_cell(scratch, position, store_history=False)
+                if any(o.output_type == "error" and o.get("ename") == "CellTimeoutError" for o in scratch.outputs):
+                    raise RuntimeError("replay timed out")
+                if position == self._first_code_cell():
+                    self._silent(ARM)

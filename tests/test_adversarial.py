@@ -1,0 +1,116 @@
+"""Grading you can trust: the adversarial corpus (tests/adversarial.py) graded in one sandboxed,
+parallel ``grade`` run of a scratch course. Each attack gets exactly its score, honest learners
+keep full marks, and nothing outside each submission's own results changes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from adversarial import CORPUS
+from autograder.course import nbgrader_api, succeed
+from autograder.grade import grade
+from autograder.sandbox import SandboxUnavailable, require_sandbox, sandbox_problem
+from fixtures import mini_course
+
+SLUG = mini_course.SLUG
+LIMITS = ("c = get_config()\n"
+          "c.Execute.timeout = 20\n"                     # short limits keep the corpus quick
+          "c.GuardedExecute.test_cell_timeout = 20\n"
+          "c.SandboxedKernelManager.memory_mb = 1536\n"
+          "c.SandboxedKernelManager.processes = 128\n")
+
+pytestmark = pytest.mark.skipif(sandbox_problem() is not None, reason=f"no sandbox: {sandbox_problem()}")
+
+
+def learner_version(root: Path) -> nbformat.NotebookNode:
+    with tempfile.TemporaryDirectory() as release:
+        api = nbgrader_api(root, release_directory=release, db_url=f"sqlite:///{release}/gb.db")
+        succeed(api.generate_assignment(SLUG, force=True, create=True), "release")
+        return nbformat.read(Path(release) / SLUG / f"{SLUG}.ipynb", as_version=4)
+
+
+def submission(attack, learner: nbformat.NotebookNode, root: Path) -> nbformat.NotebookNode:
+    nb = nbformat.from_dict(json.loads(json.dumps(learner)))
+    for cell in nb.cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id in ("add", "mean"):
+            cell.source = getattr(attack, grade_id).replace("{root}", str(root))
+    if attack.edit:
+        attack.edit(nb)
+    return nb
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = mini_course.build(tmp_path_factory.mktemp("course"))
+    (root / "nbgrader_config.py").write_text(LIMITS)
+    learner = learner_version(root)
+    for attack in CORPUS:
+        folder = root / "submitted" / attack.student / SLUG
+        folder.mkdir(parents=True)
+        if attack.score is None:
+            (folder / f"{SLUG}.ipynb").write_text("this is not a notebook {")
+        else:
+            nbformat.write(submission(attack, learner, root), folder / f"{SLUG}.ipynb")
+    before = {"solutions": digest(root / "solutions"), "submitted": digest(root / "submitted")}
+    status = grade(SLUG, root=root, jobs=2)
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        scores = {s.student_id: (s.code_score, s.max_code_score) for s in gradebook.assignment_submissions(SLUG)}
+    return root, status, scores, before
+
+
+@pytest.mark.parametrize("attack", CORPUS, ids=[a.student for a in CORPUS])
+def test_attack_gets_exactly_its_score(graded, attack):
+    root, _, scores, _ = graded
+    if attack.score is None:
+        assert attack.student not in scores, f"{attack.what}: should not be in the gradebook"
+        return
+    got, max_score = scores[attack.student]
+    assert max_score == 5, f"{attack.what}: max score changed to {max_score}"
+    assert got == attack.score, f"{attack.what}: expected {attack.score}, got {got}"
+    text = (root / "autograded" / attack.student / SLUG / f"{SLUG}.ipynb").read_text()
+    for mention in attack.output_mentions:
+        assert mention.replace("{root}", str(root)) in text, f"{attack.what}: output lacks {mention!r}"
+
+
+def test_no_other_grade_or_file_changed(graded):
+    root, status, scores, before = graded
+    assert status == 1, "the broken (not JSON) submission must make grade report a problem"
+    gradable = {a.student for a in CORPUS if a.score is not None}
+    assert set(scores) == gradable
+    assert digest(root / "solutions") == before["solutions"]
+    assert digest(root / "submitted") == before["submitted"]
+    flooded = root / "autograded" / "floods-output" / SLUG / f"{SLUG}.ipynb"
+    assert flooded.stat().st_size < 1_000_000, f"huge output kept: {flooded.stat().st_size} bytes"
+    honest = nbformat.read(root / "autograded" / "honest-a" / SLUG / f"{SLUG}.ipynb", as_version=4)
+    assert "integrity" not in json.dumps(honest), "an honest submission was flagged"
+
+
+def test_feedback_shows_messages_not_hidden_tests(graded):
+    root = graded[0]
+    feedback = (root / "feedback" / "edits-test" / SLUG / f"{SLUG}.html").read_text()
+    assert "add(1, 2)" in feedback, "the failing test's message must be shown"
+    assert "add(-5, 5)" not in feedback and "BEGIN HIDDEN TESTS" not in feedback
+
+
+def test_grading_refuses_without_a_sandbox(monkeypatch):
+    import autograder.sandbox as sandbox
+
+    monkeypatch.setattr(sandbox, "sandbox_problem", lambda: "no bubblewrap on this machine")
+    monkeypatch.delenv(sandbox.UNSAFE_VARIABLE, raising=False)
+    with pytest.raises(SandboxUnavailable, match="UNSAFE"):
+        require_sandbox()
+    monkeypatch.setenv(sandbox.UNSAFE_VARIABLE, "1")
+    assert require_sandbox() is False
