@@ -149,8 +149,8 @@ class Sandbox:
         bind(Path(autograder.__file__).parent)
         bind(self.library, Path(fromscratch.__file__).parent)
         for data in (os.environ.get("FROMSCRATCH_DATA"), course_root() / "data"):
-            if data and Path(data).is_dir():
-                bind(Path(data).resolve())
+            if data and Path(data).is_dir():             # seen where the variable says, links or not
+                bind(Path(data).resolve(), Path(os.path.abspath(data)))
         bind(self.ipc, writable=True)
         bind(self.work, self.workdir, writable=True)
 

@@ -114,3 +114,22 @@ def test_grading_refuses_without_a_sandbox(monkeypatch):
         require_sandbox()
     monkeypatch.setenv(sandbox.UNSAFE_VARIABLE, "1")
     assert require_sandbox() is False
+
+
+def test_data_is_visible_where_the_variable_says(tmp_path, monkeypatch):
+    """CI reaches the data through a symbolic link: the kernel must see it at that same path."""
+    from autograder.sandbox import Sandbox
+
+    real = tmp_path / "real"
+    (real / "data").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(real)
+    monkeypatch.setenv("FROMSCRATCH_DATA", str(tmp_path / "link" / "data"))
+    work = tmp_path / "98-mini"
+    work.mkdir()
+    box = Sandbox(work, dict(memory_mb=512, cpu_seconds=10, processes=16, file_size_mb=1))
+    try:
+        command = box.command(["true"])
+    finally:
+        box.remove()
+    at = command.index(str(real / "data"))
+    assert command[at - 1] == "--ro-bind" and command[at + 1] == str(tmp_path / "link" / "data")
