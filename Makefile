@@ -81,5 +81,9 @@ bench-grade: setup sandbox-tools
 bench-bpe: setup
 	$(PY) benchmarks/bpe.py
 
+## bench-gpt              train the course GPT for 103 s and 180 s on Tiny Shakespeare: validation loss, tokens/s (~5 min)
+bench-gpt: setup
+	$(PY) benchmarks/gpt.py
+
 clean:
 	rm -rf build .pytest_cache
