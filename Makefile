@@ -81,7 +81,7 @@ bench-grade: setup sandbox-tools
 bench-bpe: setup
 	$(PY) benchmarks/bpe.py
 
-## bench-gpt              train the course GPT for 103 s and 180 s on Tiny Shakespeare: validation loss, tokens/s (~5 min)
+## bench-gpt              the course GPT against nanoGPT's CPU recipe (replayed here), 103 s and 180 s runs: validation loss, tokens/s (~8 min)
 bench-gpt: setup
 	$(PY) benchmarks/gpt.py
 
