@@ -74,29 +74,7 @@ def oob_score(tree_labels, oob_masks, y, classes):
 
 import numpy as np
 
-
-def check_X(X, n_features=None):
-    """X as a 2-D float64 array with at least one row and only finite values, or a ValueError.
-
-    With n_features given, X must have that many columns (the number the model was fitted with).
-    """
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2 or X.shape[0] == 0:
-        raise ValueError(f"X must be a 2-D array (n_samples, n_features) with at least one row, got shape {X.shape}")
-    if not np.isfinite(X).all():
-        raise ValueError("X contains NaN or infinite values; impute or drop them first (notebook 05)")
-    if n_features is not None and X.shape[1] != n_features:
-        raise ValueError(f"X has {X.shape[1]} features, but the model was fitted with {n_features}")
-    return X
-
-
-def check_X_y(X, y):
-    """(X, y) checked: X as in check_X, y a 1-D array with one label or target per row of X."""
-    X = check_X(X)
-    y = np.asarray(y)
-    if y.ndim != 1 or len(y) != len(X):
-        raise ValueError(f"y must be 1-D with one value per row of X: X has {len(X)} rows, y has shape {y.shape}")
-    return X, y
+from fromscratch.trees_knn_svm import check_X, check_X_y  # notebook 07: X a finite float table, y one value per row
 
 
 def check_count(value, name, minimum=1):

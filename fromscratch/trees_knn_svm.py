@@ -204,10 +204,10 @@ def check_X_y(X, y):
     return X, y
 
 
-def check_X(X, n_features, model):
-    """``X`` as a float matrix with the number of columns the model was fitted on."""
+def check_X(X, n_features=None, model="model"):
+    """``X`` as a float matrix; with ``n_features``, also the number of columns the model was fitted on."""
     X = as_float_matrix(X)
-    if X.shape[1] != n_features:
+    if n_features is not None and X.shape[1] != n_features:
         raise ValueError(f"X has {X.shape[1]} columns, but this {model} was fitted on {n_features}")
     return X
 
