@@ -11,7 +11,6 @@ exactly as it would have, once per submission, in order.
 from __future__ import annotations
 
 import multiprocessing
-import os
 import shutil
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -38,12 +37,6 @@ def _private_course(scratch: Path, root: Path, slug: str, student: str) -> Path:
     return private
 
 
-def _number_worker(counter) -> None:
-    with counter.get_lock():
-        counter.value += 1
-        os.environ["FROMSCRATCH_GRADE_WORKER"] = str(counter.value)
-
-
 def _grade_privately(private: str, slug: str, student: str) -> tuple[str, str]:
     """One worker's job: nbgrader autograde in the private course. Returns (student, error)."""
     from autograder.course import succeed
@@ -62,9 +55,7 @@ def execute_all(slug: str, students: list[str], root: Path, scratch: Path, jobs:
     """Autograde every student in private courses on ``jobs`` workers; student -> error ('' if none)."""
     privates = {s: _private_course(scratch, root, slug, s) for s in students}
     context = multiprocessing.get_context("spawn")
-    counter = context.Value("i", 0)
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_number_worker,
-                             initargs=(counter,)) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         futures = [pool.submit(_grade_privately, str(privates[s]), slug, s) for s in students]
         return dict(f.result() for f in futures)
 

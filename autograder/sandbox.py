@@ -14,12 +14,15 @@ unless the instructor sets ``FROMSCRATCH_UNSAFE_GRADING=1`` (``make grade UNSAFE
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from functools import cache
 from pathlib import Path
 
@@ -31,7 +34,9 @@ import fromscratch
 from autograder.notebooks import CourseError, course_root
 
 UNSAFE_VARIABLE = "FROMSCRATCH_UNSAFE_GRADING"
-FIRST_UID = 60000          # root grades as uid 60000 + worker, so process limits are per worker
+FIRST_UID = 60000          # root grades every kernel as its own uid from 60000 on, so process limits are per kernel
+UID_SLOTS = 1000
+UID_LOCKS = Path(tempfile.gettempdir()) / "fromscratch-grading-uids"
 ALWAYS_VISIBLE = {"__init__", "runtime", "data", "doctor"}   # the hand-written library
 KEPT_VARIABLES = ("LANG", "LC_ALL", "NBGRADER_EXECUTION", "FROMSCRATCH_BUDGET", "FROMSCRATCH_DATA",
                   "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MPLBACKEND",
@@ -81,8 +86,64 @@ def _namespaces() -> list[str]:
             "--die-with-parent", *user]
 
 
-def worker_index() -> int:
-    return int(os.environ.get("FROMSCRATCH_GRADE_WORKER", "0"))
+def _processes_of(uid: int) -> list[int]:
+    pids = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            real_uid = next(line.split()[1] for line in status.read_text().splitlines() if line.startswith("Uid:"))
+        except (OSError, StopIteration):     # the process ended while we looked
+            continue
+        if int(real_uid) == uid:
+            pids.append(int(status.parent.name))
+    return pids
+
+
+def end_processes_of(uid: int, timeout: float = 30.0) -> bool:
+    """Kill every process of ``uid`` and wait until none is left; False if some outlive ``timeout``.
+
+    A grading uid belongs to one sandbox at a time, so whatever still runs under it when a kernel
+    starts is left over from an earlier one: a fork bomb's children, dying slowly on a busy
+    machine, would otherwise use up the process limit of the next kernel before it starts.
+    """
+    deadline = time.monotonic() + timeout
+    while pids := _processes_of(uid):
+        if time.monotonic() > deadline:
+            return False
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.05)
+    return True
+
+
+class GradingUid:
+    """An unprivileged uid for one sandbox, held (an flock) from its first kernel start to its removal.
+
+    Root only. Every sandbox gets its own uid, even across concurrent grading runs, so one
+    submission's processes never count against another's limit, and killing "everything of this
+    uid" can only hit what this sandbox started.
+    """
+
+    def __init__(self):
+        UID_LOCKS.mkdir(mode=0o700, exist_ok=True)
+        for slot in range(UID_SLOTS):
+            fd = os.open(UID_LOCKS / f"{slot}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:          # another sandbox, in this process or another, holds it
+                os.close(fd)
+                continue
+            if end_processes_of(FIRST_UID + slot):
+                self.fd, self.uid = fd, FIRST_UID + slot
+                return
+            os.close(fd)                     # leftovers that will not die: try the next uid
+        raise SandboxUnavailable(f"all {UID_SLOTS} grading uids from {FIRST_UID} on are in use")
+
+    def release(self) -> None:
+        end_processes_of(self.uid)
+        os.close(self.fd)
 
 
 def visible_library_modules(slug: str, root: Path | None = None) -> set[str]:
@@ -109,7 +170,8 @@ class Sandbox:
         self.ipc = self.home / "ipc"            # the kernel's sockets and connection file
         self.work = self.home / "work"          # the submission folder, minus notebooks
         self.library = self.home / "fromscratch"
-        self.uid = FIRST_UID + worker_index() if os.getuid() == 0 else os.getuid()
+        self.grading_uid = GradingUid() if os.getuid() == 0 else None
+        self.uid = self.grading_uid.uid if self.grading_uid else os.getuid()
         self.ipc.mkdir()
         shutil.copytree(self.workdir, self.work, ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
         self._copy_library(self.workdir.name)
@@ -171,7 +233,15 @@ class Sandbox:
                    PYTHONDONTWRITEBYTECODE="1", NBGRADER_EXECUTION=os.environ.get("NBGRADER_EXECUTION", "autograde"))
         return [arg for name, value in env.items() for arg in ("--setenv", name, value)]
 
+    def clear(self) -> None:
+        """Before a (re)start: nothing of an earlier kernel of this sandbox may still run."""
+        if self.grading_uid is not None:
+            end_processes_of(self.uid)
+
     def remove(self) -> None:
+        if self.grading_uid is not None:
+            self.grading_uid.release()
+            self.grading_uid = None
         shutil.rmtree(self.home, ignore_errors=True)
 
 
@@ -180,7 +250,7 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     memory_mb = Integer(4096, help="address-space cap of the kernel, MiB").tag(config=True)
     cpu_seconds = Integer(1800, help="CPU time cap of the whole kernel, seconds").tag(config=True)
-    processes = Integer(512, help="process and thread cap of the sandbox's user").tag(config=True)
+    processes = Integer(512, help="process and thread cap of the sandbox's user (one uid per sandbox)").tag(config=True)
     file_size_mb = Integer(256, help="largest file the kernel may write, MiB").tag(config=True)
 
     sandbox: Sandbox | None = None
@@ -193,6 +263,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             self.transport = "ipc"
             self.ip = str(self.sandbox.ipc / "kernel")
             self.connection_file = str(self.sandbox.ipc / "kernel.json")
+        self.sandbox.clear()
         kw.setdefault("stdout", subprocess.DEVNULL)  # the kernel's banner; its errors still reach stderr
         cmd, kw = await super()._async_pre_start_kernel(**kw)
         if os.getuid() == 0:                         # the kernel's user must read its connection file

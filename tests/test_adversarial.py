@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
+import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import nbformat
@@ -133,3 +137,31 @@ def test_data_is_visible_where_the_variable_says(tmp_path, monkeypatch):
         box.remove()
     at = command.index(str(real / "data"))
     assert command[at - 1] == "--ro-bind" and command[at + 1] == str(tmp_path / "link" / "data")
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="grading uids are handed out only when root grades")
+def test_every_sandbox_has_its_own_uid_and_leaves_nothing_behind(tmp_path):
+    """Concurrent grading runs never share a uid (a fork bomb in one cannot starve another), and a
+    uid's leftovers are killed before its next kernel starts."""
+    from autograder.sandbox import FIRST_UID, Sandbox, _processes_of
+
+    limits = dict(memory_mb=512, cpu_seconds=10, processes=16, file_size_mb=1)
+    work = tmp_path / "98-mini"
+    work.mkdir()
+    first, second = Sandbox(work, limits), Sandbox(work, limits)
+    try:
+        assert first.uid != second.uid and min(first.uid, second.uid) >= FIRST_UID
+        straggler = subprocess.Popen(["setpriv", f"--reuid={first.uid}", f"--regid={first.uid}", "--clear-groups",
+                                      "sleep", "300"])
+        deadline = time.monotonic() + 10
+        while not _processes_of(first.uid) and time.monotonic() < deadline:
+            time.sleep(0.05)                     # setpriv has switched to the uid
+        assert _processes_of(first.uid) == [straggler.pid]
+        first.clear()                            # what a kernel (re)start does first
+        assert straggler.wait(timeout=10) == -signal.SIGKILL and _processes_of(first.uid) == []
+        lock = first.grading_uid.fd
+    finally:
+        first.remove()
+        second.remove()
+    with pytest.raises(OSError):                 # the uid's lock is released with the sandbox
+        os.fstat(lock)
