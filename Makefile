@@ -48,8 +48,12 @@ lab: setup
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
 ## test                   everything CI runs; prints the audit table at the end
+# pytest runs $(JOBS) workers at once, so each (and every kernel it starts) gets its share of the cores, not all
+# of them: OpenMP threads that outnumber the cores spin against each other (a 10 s notebook took 127 s in CI).
+TEST_THREADS := $(shell n=$$(( $$(nproc) / $(JOBS) )); echo $$(( n > 0 ? n : 1 )))
 test: setup sandbox-tools
-	$(PY) -m pytest -n $(JOBS) -q tests
+	OMP_NUM_THREADS=$(TEST_THREADS) MKL_NUM_THREADS=$(TEST_THREADS) OPENBLAS_NUM_THREADS=$(TEST_THREADS) \
+		$(PY) -m pytest -n $(JOBS) -q tests
 	$(PY) -m autograder audit --report
 
 ## release                regenerate notebooks/ and fromscratch/ from solutions/
