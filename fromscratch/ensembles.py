@@ -74,6 +74,7 @@ def oob_score(tree_labels, oob_masks, y, classes):
 
 import numpy as np
 
+from fromscratch.linear_logistic_regression import check_X_y as check_X_y_numeric  # notebook 06: y finite floats
 from fromscratch.trees_knn_svm import check_X, check_X_y  # notebook 07: X a finite float table, y one value per row
 
 
@@ -187,10 +188,7 @@ class DecisionTreeRegressor:
         self.min_samples_leaf = check_count(min_samples_leaf, "min_samples_leaf")
 
     def fit(self, X, y):
-        X, y = check_X_y(X, y)
-        y = y.astype(np.float64)
-        if not np.isfinite(y).all():
-            raise ValueError("y contains NaN or infinite values")
+        X, y = check_X_y_numeric(X, y)
         self.n_features_in_ = X.shape[1]
         self.root_ = self._grow(X, y, depth=0)
         return self
@@ -260,10 +258,7 @@ class GradientBoostingRegressor:
 
     def fit(self, X, y):
         """Fit n_estimators trees, one after the other, each to the residuals of the sum so far; returns self."""
-        X, y = check_X_y(X, y)
-        y = y.astype(np.float64)
-        if not np.isfinite(y).all():
-            raise ValueError("y contains NaN or infinite values")
+        X, y = check_X_y_numeric(X, y)
         self.n_features_in_ = X.shape[1]
         self.init_ = float(y.mean())  # the best constant for the squared loss
         F = np.full(len(y), self.init_)
