@@ -51,9 +51,12 @@ lab: setup
 # pytest runs $(JOBS) workers at once, so each (and every kernel it starts) gets its share of the cores, not all
 # of them: OpenMP threads that outnumber the cores spin against each other (a 10 s notebook took 127 s in CI).
 TEST_THREADS := $(shell n=$$(( $$(nproc) / $(JOBS) )); echo $$(( n > 0 ? n : 1 )))
+# Tests marked `alone` (the adversarial corpus: its fork bomb takes every core for a cell's time limit) run
+# after the others, by themselves, so that they slow down no notebook's timed run.
 test: setup sandbox-tools
 	OMP_NUM_THREADS=$(TEST_THREADS) MKL_NUM_THREADS=$(TEST_THREADS) OPENBLAS_NUM_THREADS=$(TEST_THREADS) \
-		$(PY) -m pytest -n $(JOBS) -q tests
+		$(PY) -m pytest -n $(JOBS) -q -m "not alone" tests
+	$(PY) -m pytest -q -m alone tests
 	$(PY) -m autograder audit --report
 
 ## release                regenerate notebooks/ and fromscratch/ from solutions/

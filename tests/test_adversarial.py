@@ -30,7 +30,9 @@ LIMITS = ("c = get_config()\n"
           "c.SandboxedKernelManager.memory_mb = 1536\n"
           "c.SandboxedKernelManager.processes = 128\n")
 
-pytestmark = pytest.mark.skipif(sandbox_problem() is not None, reason=f"no sandbox: {sandbox_problem()}")
+# The fork bomb keeps every core busy until its cell times out: `make test` runs this module by itself.
+pytestmark = [pytest.mark.alone,
+              pytest.mark.skipif(sandbox_problem() is not None, reason=f"no sandbox: {sandbox_problem()}")]
 
 
 def learner_version(root: Path) -> nbformat.NotebookNode:
