@@ -31,13 +31,13 @@ from traitlets import Integer
 
 import autograder
 import fromscratch
+from autograder.exporter import HAND_WRITTEN
 from autograder.notebooks import CourseError, course_root
 
 UNSAFE_VARIABLE = "FROMSCRATCH_UNSAFE_GRADING"
 FIRST_UID = 60000          # root grades every kernel as its own uid from 60000 on, so process limits are per kernel
 UID_SLOTS = 1000
 UID_LOCKS = Path(tempfile.gettempdir()) / "fromscratch-grading-uids"
-ALWAYS_VISIBLE = {"__init__", "runtime", "data", "doctor"}   # the hand-written library
 KEPT_VARIABLES = ("LANG", "LC_ALL", "NBGRADER_EXECUTION", "FROMSCRATCH_BUDGET", "FROMSCRATCH_DATA",
                   "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MPLBACKEND",
                   "PYTHONHASHSEED")
@@ -156,7 +156,7 @@ def visible_library_modules(slug: str, root: Path | None = None) -> set[str]:
         own = re.match(r"(\d+)-(.+)", folder.name)
         if own and int(own.group(1)) < number:
             earlier.add(own.group(2).replace("-", "_"))
-    return earlier | ALWAYS_VISIBLE
+    return earlier | HAND_WRITTEN
 
 
 class Sandbox:
