@@ -16,7 +16,7 @@ ifneq ($(UNSAFE),)
 export FROMSCRATCH_UNSAFE_GRADING := 1
 endif
 
-.PHONY: setup sandbox-tools lab test release check audit execute grade bench-grade bench-bpe bench-gpt clean help
+.PHONY: setup sandbox-tools lab test stress-audit release check audit execute grade bench-grade bench-bpe bench-gpt clean help
 
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
@@ -53,11 +53,21 @@ lab: setup
 TEST_THREADS := $(shell n=$$(( $$(nproc) / $(JOBS) )); echo $$(( n > 0 ? n : 1 )))
 # Tests marked `alone` (the adversarial corpus: its fork bomb takes every core for a cell's time limit) run
 # after the others, by themselves, so that they slow down no notebook's timed run.
+# The time table (by stage, by notebook) prints whatever the outcome; the exit status is the tests'.
 test: setup sandbox-tools
+	@rm -rf build/test-times; status=0; \
 	OMP_NUM_THREADS=$(TEST_THREADS) MKL_NUM_THREADS=$(TEST_THREADS) OPENBLAS_NUM_THREADS=$(TEST_THREADS) \
-		$(PY) -m pytest -n $(JOBS) -q -m "not alone" tests
-	$(PY) -m pytest -q -m alone tests
-	$(PY) -m autograder audit --report
+		$(PY) -m pytest -n $(JOBS) -q -m "not alone" tests || status=1; \
+	$(PY) -m pytest -q -m alone tests || status=1; \
+	$(PY) -m autograder audit --report || status=1; \
+	$(PY) -m autograder times; \
+	exit $$status
+
+## stress-audit [NB="10-backprop-numpy 12-cnn"] [REPEAT=30]   grade solutions in parallel again and again; report every stall
+REPEAT ?= 30
+stress-audit: setup sandbox-tools
+	OMP_NUM_THREADS=$(TEST_THREADS) MKL_NUM_THREADS=$(TEST_THREADS) OPENBLAS_NUM_THREADS=$(TEST_THREADS) \
+		$(PY) -m autograder.stress $(NB) --repeat $(REPEAT) -j $(JOBS)
 
 ## release                regenerate notebooks/ and fromscratch/ from solutions/
 release: setup

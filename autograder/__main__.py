@@ -6,6 +6,7 @@
   execute [NB ...] --budget B   reference outputs into solutions/, with seconds and peak memory
   check NOTEBOOK          a learner's self-check of the visible tests
   grade NB [--force]      autograde collected submissions, feedback, grades.csv
+  times                   where make test's time went, by stage and by notebook
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ def write_report(records: list[dict]) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(records, indent=2))
     print(table(records))
+    for record in records:
+        for note in record.get("notes", []):
+            print(f"note {record['notebook']}: {note}")
     bad = [(r["notebook"], v) for r in records for v in r.get("violations", [])]
     for notebook, violation in bad:
         print(f"VIOLATION {notebook}: {violation}")
@@ -98,6 +102,12 @@ def cmd_grade(args) -> int:
     return grade(resolve_slug(args.notebook), force=args.force, jobs=args.jobs)
 
 
+def cmd_times(args) -> int:
+    from autograder.times import main
+
+    return main()
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m autograder", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -124,6 +134,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--force", action="store_true", help="grade again submissions already autograded")
     s.add_argument("-j", "--jobs", type=int, default=1, help="submissions graded at once (default 1)")
     s.set_defaults(run=cmd_grade)
+    s = sub.add_parser("times", help="where make test's time went, by stage and notebook")
+    s.set_defaults(run=cmd_times)
     return p
 
 

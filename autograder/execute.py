@@ -34,12 +34,15 @@ def execute_one(slug: str, budget: str) -> dict:
     """In this process: papermill the solution in place; report seconds and the kernel's peak RSS."""
     import papermill
 
+    from autograder.kernel_client import PromptKernelManager
+
     path = solution_path(slug)
     os.environ["FROMSCRATCH_BUDGET"] = budget
     os.environ.pop("NBGRADER_EXECUTION", None)
     started = time.perf_counter()
     papermill.execute_notebook(str(path), str(path), cwd=str(path.parent), progress_bar=False,
-                               kernel_name="python3", log_output=False)
+                               kernel_name="python3", log_output=False,
+                               kernel_manager_class=PromptKernelManager)  # widgets cannot stall a cell
     seconds = time.perf_counter() - started
     nb = nbformat.read(path, as_version=4)
     strip_run_metadata(nb)

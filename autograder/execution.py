@@ -10,15 +10,19 @@
   goes on, and the cell's output says so;
 - before each graded cell the trusted references are checked (:mod:`autograder.integrity`);
   tampering is undone and flagged in that cell's output;
-- text on stderr in a graded cell (a harmless warning) is moved to stdout, so it costs nothing.
+- text on stderr in a graded cell (a harmless warning) is moved to stdout, so it costs nothing;
+- every such event (a time limit hit, a dead kernel, a restart) is also recorded in the cell's
+  ``metadata.autograder.events``, so the audit and ``make stress-audit`` can name the cell
+  instead of guessing from the total time.
 """
 
 from __future__ import annotations
 
 import ast
 import copy
+import time
+from datetime import datetime
 
-from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import run_sync
 from nbformat import NotebookNode
@@ -26,6 +30,7 @@ from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade
 from traitlets import Integer
 
+from autograder.kernel_client import PromptKernelManager
 from autograder.sandbox import SandboxedKernelManager, require_sandbox
 
 NOTE_PREFIX = "[autograder]"
@@ -35,6 +40,22 @@ ARM = "__import__('autograder.integrity', fromlist=['_']).arm()"
 
 def _note(text: str) -> NotebookNode:
     return NotebookNode(output_type="stream", name="stdout", text=f"{NOTE_PREFIX} {text}\n")
+
+
+def record_event(cell: NotebookNode, kind: str, detail: str) -> None:
+    """Note what happened to ``cell`` in its metadata: ``{"event": kind, "detail": detail}``."""
+    cell.setdefault("metadata", NotebookNode()).setdefault("autograder", {}).setdefault("events", []).append(
+        {"event": kind, "detail": detail})
+
+
+def events_of(nb) -> list[dict]:
+    """Every recorded event of a graded notebook, each with its cell's index and grade id."""
+    found = []
+    for index, cell in enumerate(nb.cells):
+        for event in cell.get("metadata", {}).get("autograder", {}).get("events", []):
+            grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            found.append({"cell": index, "grade_id": grade_id, **event})
+    return found
 
 
 def _failure(ename: str, text: str) -> NotebookNode:
@@ -47,10 +68,12 @@ class GuardedExecute(Execute):
     max_cell_timeout = Integer(900, help="the most a cell may ask for in its metadata").tag(config=True)
     max_output_chars = Integer(100_000, help="characters kept of one stream output").tag(config=True)
     restarts = Integer(3, help="kernel restarts allowed per submission before giving up").tag(config=True)
+    wait_stall_seconds = Integer(10, help="waiting this much longer for a cell than the kernel spent on it "
+                                          "is recorded as a stall").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         sandboxed = require_sandbox()
-        kwargs.setdefault("kernel_manager_class", SandboxedKernelManager if sandboxed else AsyncKernelManager)
+        kwargs.setdefault("kernel_manager_class", SandboxedKernelManager if sandboxed else PromptKernelManager)
         super().__init__(*args, **kwargs)
         self.sandboxed = sandboxed
 
@@ -68,6 +91,8 @@ class GuardedExecute(Execute):
     def preprocess(self, nb, resources=None, km=None):
         self._restarts_left = self.restarts
         self._abandoned_after: int | None = None
+        for cell in nb.cells:                        # events are ours to write, never the submission's
+            cell.get("metadata", {}).pop("autograder", None)
         return super().preprocess(nb, resources, km)
 
     def preprocess_cell(self, cell, resources, index):
@@ -78,11 +103,14 @@ class GuardedExecute(Execute):
                                                   f"cell {self._abandoned_after}")]
             return cell, self.resources
         tampered = self._check_integrity() if is_grade(cell) else []
+        started = time.monotonic()
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
+            self._check_waiting(cell, time.monotonic() - started)
         except DeadKernelError:
             cell.outputs = list(cell.get("outputs", [])) + [_failure(
                 "KernelDied", "the kernel died while running this cell (os._exit, a crash, or the memory cap)")]
+            record_event(cell, "kernel-died", "the kernel died while running this cell")
             self._recover(index, "the kernel died in this cell")
         except CellTimeoutError:                    # and the kernel would not even go idle
             self._timed_out(cell, index)
@@ -90,6 +118,7 @@ class GuardedExecute(Execute):
             if any(o.output_type == "error" and o.get("ename") == "CellTimeoutError" for o in cell.outputs):
                 self._timed_out(cell, index)
         if tampered:
+            record_event(cell, "integrity", ", ".join(tampered))
             cell.outputs.insert(0, _note("integrity: the submission replaced " + ", ".join(tampered)
                                          + "; the originals were restored before this test ran"))
         for output in cell.outputs:
@@ -102,10 +131,22 @@ class GuardedExecute(Execute):
             self._silent(ARM)                      # trusted references of what setup imported
         return cell, self.resources
 
+    def _check_waiting(self, cell: NotebookNode, waited: float) -> None:
+        """Record a stall: we waited far longer than the kernel says it worked (a lost wake-up)."""
+        timing = cell.get("metadata", {}).get("execution", {})
+        if "iopub.execute_input" not in timing or "shell.execute_reply" not in timing:
+            return
+        start, end = (datetime.fromisoformat(timing[k].replace("Z", "+00:00"))
+                      for k in ("iopub.execute_input", "shell.execute_reply"))
+        worked = (end - start).total_seconds()
+        if waited - worked > self.wait_stall_seconds:
+            record_event(cell, "stall", f"waited {waited:.1f} s for a cell the kernel ran in {worked:.1f} s")
+
     def _timed_out(self, cell: NotebookNode, index: int) -> None:
         limit = self.cell_timeout(cell)
         if not any(o.output_type == "error" for o in cell.get("outputs", [])):
             cell.outputs = list(cell.get("outputs", [])) + [_failure("CellTimeoutError", f"ran past {limit} s")]
+        record_event(cell, "timeout", f"ran past its {limit} s limit")
         self._recover(index, f"this cell ran past its {limit} s limit")
 
     def _first_code_cell(self) -> int:
@@ -149,8 +190,10 @@ class GuardedExecute(Execute):
                 continue
             cell.outputs.append(_note(f"{why}; the kernel was restarted and the cells before it "
                                       "replayed, so the cells after it are still graded"))
+            record_event(cell, "restart", "kernel restarted and earlier cells replayed")
             return
         self._abandoned_after = index
+        record_event(cell, "abandoned", "the kernel could not be restarted; later cells not run")
         cell.outputs.append(_note(f"{why}; the kernel could not be restarted, so later cells score 0"))
 
     def _replay(self, index: int) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.course import nbgrader_api, succeed
+from autograder.execution import events_of
 from autograder.notebooks import course_root
 
 
@@ -29,6 +30,9 @@ class Graded:
     max_scores: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0            # wall time of `autograde` for this submission
     execution_seconds: float = 0.0  # first cell start to last cell end, in the kernel
+    events: list[dict] = field(default_factory=list)   # time limits, dead kernels, restarts (by cell)
+    cell_seconds: list[tuple[int, float]] = field(default_factory=list)  # (cell index, seconds), slowest first
+    notebook: nbformat.NotebookNode | None = None   # the autograded notebook, outputs and all
 
     @property
     def points(self) -> float:
@@ -48,6 +52,18 @@ def _execution_seconds(nb) -> float:
             if key in timing:
                 stamps.append(datetime.fromisoformat(timing[key].replace("Z", "+00:00")))
     return (max(stamps) - min(stamps)).total_seconds() if len(stamps) >= 2 else 0.0
+
+
+def _cell_seconds(nb) -> list[tuple[int, float]]:
+    """Each executed cell's own time (execute_input to execute_reply), slowest first."""
+    times = []
+    for index, cell in enumerate(nb.cells):
+        timing = cell.get("metadata", {}).get("execution", {})
+        if "iopub.execute_input" in timing and "shell.execute_reply" in timing:
+            start, end = (datetime.fromisoformat(timing[k].replace("Z", "+00:00"))
+                          for k in ("iopub.execute_input", "shell.execute_reply"))
+            times.append((index, round((end - start).total_seconds(), 3)))
+    return sorted(times, key=lambda pair: -pair[1])
 
 
 def autograde(slug: str, submissions: dict[str, nbformat.NotebookNode],
@@ -75,6 +91,9 @@ def autograde(slug: str, submissions: dict[str, nbformat.NotebookNode],
             graded = Graded(seconds=time.perf_counter() - started)
             autograded = nbformat.read(course / "autograded" / student / slug / f"{slug}.ipynb", as_version=4)
             graded.execution_seconds = _execution_seconds(autograded)
+            graded.cell_seconds = _cell_seconds(autograded)
+            graded.events = events_of(autograded)
+            graded.notebook = autograded
             with Gradebook(db_url) as gradebook:
                 notebook = gradebook.find_submission_notebook(slug, slug, student)
                 for grade in notebook.grades:

@@ -1,10 +1,12 @@
 """Grade many variants of one notebook quickly, by forking at the cell a variant changes.
 
 A mutant changes one solution cell, so every cell above it runs exactly as in the solution.
-This engine runs the solution once, in-process, in an IPython shell; when it reaches a cell
-that a variant replaces, it forks: the child runs the variant's cell and then only the cells
-up to the last test cell that variant must fail, and reports each test cell's score; the
-parent carries on with the solution. Scores come from nbgrader's own rule
+This engine runs the solution once, in-process, in an IPython shell; when it reaches the first
+cell that a variant replaces, it forks: the child runs the variant's cells (its own source where
+it replaces one, the solution's elsewhere) up to the last test cell that variant is judged on,
+and reports each test cell's score; the parent carries on with the solution. A variant may
+replace several cells: the untouched learner version is the variant that replaces every
+solution cell with its stub (nbgrader restores the locked cells, so nothing else differs). Scores come from nbgrader's own rule
 (``nbgrader.utils.determine_grade``) applied to the outputs each cell produced, so a variant
 scores here what it would score in ``nbgrader autograde``; ``tests/test_audit.py`` checks that
 the two agree.
@@ -68,17 +70,22 @@ def score(cell, outputs: list[dict]) -> float:
     return float(points)
 
 
+def first_replaced(variant: dict) -> int:
+    """The index of the first cell a variant replaces: where the engine forks for it."""
+    return min(int(index) for index in variant["sources"])
+
+
 def run_variant(shell, cells, variant, workdir: Path, result_file: Path) -> None:
     """In the forked child: run the variant's cell, then on to its stop cell; report scores."""
     child_dir = Path(tempfile.mkdtemp(prefix="variant-"))
     shutil.copytree(workdir, child_dir, dirs_exist_ok=True)
     os.chdir(child_dir)
     scores = {}
-    for index in range(variant["cell_index"], variant["stop_index"] + 1):
+    for index in range(first_replaced(variant), variant["stop_index"] + 1):
         cell = cells[index]
         if cell["cell_type"] != "code":
             continue
-        source = variant["source"] if index == variant["cell_index"] else cell["source"]
+        source = variant["sources"].get(str(index), cell["source"])
         outputs = run_cell(shell, source)
         gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         if index in variant["test_indices"]:
@@ -132,7 +139,7 @@ def replay(request: dict) -> dict:
     shell = _shell()
     by_cell: dict[int, list[dict]] = {}
     for variant in request["variants"]:
-        by_cell.setdefault(variant["cell_index"], []).append(variant)
+        by_cell.setdefault(first_replaced(variant), []).append(variant)
     stop = max([request.get("baseline_stop", -1)] + [v["stop_index"] for v in request["variants"]])
     test_indices = set(request.get("baseline_tests", []))
     baseline, variants = {}, {}

@@ -26,12 +26,12 @@ import time
 from functools import cache
 from pathlib import Path
 
-from jupyter_client.manager import AsyncKernelManager
 from traitlets import Integer
 
 import autograder
 import fromscratch
 from autograder.exporter import HAND_WRITTEN
+from autograder.kernel_client import PromptKernelManager
 from autograder.notebooks import CourseError, course_root
 
 UNSAFE_VARIABLE = "FROMSCRATCH_UNSAFE_GRADING"
@@ -245,7 +245,7 @@ class Sandbox:
         shutil.rmtree(self.home, ignore_errors=True)
 
 
-class SandboxedKernelManager(AsyncKernelManager):
+class SandboxedKernelManager(PromptKernelManager):
     """The kernel manager nbgrader uses when grading: every kernel starts inside a Sandbox."""
 
     memory_mb = Integer(4096, help="address-space cap of the kernel, MiB").tag(config=True)

@@ -19,9 +19,12 @@ ANSI = "\x1b"
 def run_notebook(path: Path, timeout: int = 300):
     from nbclient import NotebookClient
 
+    from autograder.kernel_client import PromptKernelManager
+
     nb = read(path)
     os.environ.setdefault("FROMSCRATCH_BUDGET", "smoke")
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                            kernel_manager_class=PromptKernelManager,   # widgets cannot stall a cell
                             resources={"metadata": {"path": str(path.parent.resolve())}})
     client.execute()
     return nb

@@ -34,3 +34,34 @@ def mini(released_mini, tmp_path) -> Path:
 
 def course_notebooks() -> list[str]:
     return slugs(ROOT)
+
+
+# -- where CI time goes: every test's seconds, written for `python -m autograder times` ---------------
+_durations: dict[str, float] = {}
+_session_started: list[float] = []
+
+
+def pytest_sessionstart(session):
+    import time
+
+    _session_started.append(time.perf_counter())
+
+
+def pytest_runtest_logreport(report):
+    """Runs in the controller (reports arrive from xdist workers too): setup + call + teardown."""
+    _durations[report.nodeid] = _durations.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session, exitstatus):
+    import json
+    import os
+    import time
+
+    if os.environ.get("PYTEST_XDIST_WORKER") or not _session_started:
+        return                                    # only the controller writes the record
+    label = "alone" if session.config.option.markexpr == "alone" else "main"
+    out = ROOT / "build" / "test-times" / f"{label}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"label": label, "wall_seconds": time.perf_counter() - _session_started[0],
+                               "workers": getattr(session.config.option, "numprocesses", None) or 1,
+                               "tests": _durations}, indent=1))

@@ -44,6 +44,36 @@ def test_audit_catches_a_learner_version_that_scores(mini):
     assert any("untouched learner version scores 3" in v for v in record["violations"])
 
 
+def test_audit_holds_the_solution_run_to_nbvals_check(mini):
+    """The one nbgrader run of the solution stands in for nbval: a changed output or an error fails."""
+    import nbformat
+
+    path = solution_path(SLUG, mini)
+    nb = read(path)
+    nb.cells[-1].outputs[0].text = "4 2.5\n"                      # the reference says otherwise
+    nb.cells.append(nbformat.v4.new_code_cell("1 / 0"))            # a payoff cell that raises
+    nbformat.write(nb, path)
+    record = audit_notebook(SLUG, mini)
+    assert any("cell 8 (nbval-check-output) differs from the reference run" in v and "4 2.5" in v
+               for v in record["violations"]), record["violations"]
+    assert "solution run (nbval's check): cell 9 raised ZeroDivisionError: division by zero" in record["violations"]
+
+
+def test_untouched_learner_version_by_replay_matches_nbgrader(mini):
+    """The replay engine's grade of the learner version equals real `nbgrader autograde`'s."""
+    from autograder.release import generate_learner_versions
+    import nbformat
+
+    path = solution_path(SLUG, mini)
+    nb = read(path)
+    nb.cells[6].source = "from autograder import expect\nexpect(True, what='nothing', expected='', got='')"
+    nbformat.write(nb, path)
+    generate_learner_versions(mini / "notebooks", root=mini)
+    by_replay = audit_notebook(SLUG, mini)
+    by_nbgrader = audit_notebook(SLUG, mini, learner_by_nbgrader=True)
+    assert by_replay["release_points"] == by_nbgrader["release_points"] == 3
+
+
 def test_replay_engine_agrees_with_nbgrader(released_mini):
     """Every mini mutant, graded by real `nbgrader autograde` and by the replay engine."""
     nb = read(solution_path(SLUG, released_mini))
@@ -86,7 +116,7 @@ def test_replay_engine_forks_safely_after_torch_used_its_thread_pool(tmp_path):
     add_test = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == "test-add")
     nb.cells[add_test].source = "_ = torch.randn(600, 600) @ torch.randn(600, 600)\n" + nb.cells[add_test].source
     nbformat.write(nb, tmp_path / "nb.ipynb")
-    variant = {"name": "v", "cell_index": add_test - 1, "source": "def add(a, b):\n    return a - b",
+    variant = {"name": "v", "sources": {str(add_test - 1): "def add(a, b):\n    return a - b"},
                "test_indices": [add_test], "stop_index": add_test}
     request = {"notebook": str(tmp_path / "nb.ipynb"), "workdir": str(tmp_path), "timeout": 60,
                "variants": [variant], "baseline_tests": [add_test], "baseline_stop": add_test}
