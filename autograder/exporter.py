@@ -1,9 +1,14 @@
-"""The course library, generated: ``#| export`` cells of a solution -> ``fromscratch/<module>.py``."""
+"""The course library, generated: ``#| export`` cells of a solution -> ``fromscratch/<module>.py``.
+
+What a cell exports is decided here; how the module is laid out (docstring, one import block,
+labelled sections) in :mod:`autograder.module_layout`.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from autograder.module_layout import import_block, labelled, module_docstring, section_label, split_imports
 from autograder.notebooks import (BEGIN_SOLUTION, END_SOLUTION, EXPORT_MARK, CourseError,
                                   course_root, read, slugs, solution_path)
 
@@ -35,12 +40,19 @@ def exported_code(cell_source: str) -> str | None:
 def module_text(slug: str, root: Path | None = None) -> str | None:
     """The library module a notebook generates, or None when it exports nothing."""
     nb = read(solution_path(slug, root))
-    blocks = [code for cell in nb.cells if cell.cell_type == "code"
-              if (code := exported_code(cell.source)) is not None]
-    if not blocks:
+    imports, blocks = [], []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or (code := exported_code(cell.source)) is None:
+            continue
+        found, rest = split_imports(code)
+        imports += found
+        if rest:
+            blocks.append(labelled(section_label(nb, index), rest))
+    if not blocks and not imports:
         return None
-    source = f"solutions/{slug}/{slug}.ipynb"
-    return HEADER.format(source=source) + "\n" + "\n\n\n".join(blocks) + "\n"
+    head = "\n\n".join(part for part in (HEADER.format(source=f"solutions/{slug}/{slug}.ipynb").strip(),
+                                           module_docstring(nb), import_block(imports)) if part)
+    return "\n\n\n".join([head, *blocks]) + "\n"
 
 
 def library(root: Path | None = None, only: list[str] | None = None) -> dict[str, str]:
