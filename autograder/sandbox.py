@@ -30,7 +30,7 @@ from traitlets import Integer
 
 import autograder
 import fromscratch
-from autograder.exporter import HAND_WRITTEN
+from autograder.exporter import HAND_WRITTEN, module_name
 from autograder.kernel_client import PromptKernelManager
 from autograder.notebooks import CourseError, course_root
 
@@ -151,11 +151,8 @@ def visible_library_modules(slug: str, root: Path | None = None) -> set[str]:
     root = root or course_root()
     match = re.match(r"(\d+)-", slug)
     number = int(match.group(1)) if match else 10**6
-    earlier = set()
-    for folder in (root / "solutions").glob("[0-9]*-*"):
-        own = re.match(r"(\d+)-(.+)", folder.name)
-        if own and int(own.group(1)) < number:
-            earlier.add(own.group(2).replace("-", "_"))
+    earlier = {module_name(folder.name, root) for folder in (root / "solutions").glob("[0-9]*-*")
+               if re.match(r"\d+-", folder.name) and int(folder.name[:2]) < number}
     return earlier | HAND_WRITTEN
 
 

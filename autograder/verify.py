@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import tempfile
+import sys
 from pathlib import Path
 
 import nbformat
@@ -143,12 +144,29 @@ def _canonical(nb) -> str:
     return nbformat.writes(nb)
 
 
+def shadows_a_package(name: str) -> bool:
+    """True when ``name`` is also a standard-library module or an installed top-level package."""
+    import importlib.util
+
+    if name in sys.stdlib_module_names:
+        return True
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return False
+    return spec is not None and "fromscratch" not in str(spec.origin or "")
+
+
 def verify(root: Path | None = None) -> list[str]:
     """Every problem found, as ``"where: what"`` lines; empty when all is well."""
     root = root or course_root()
     problems: list[str] = []
     all_slugs = slugs(root)
-    order = {exporter.module_name(s): int(s[:2]) for s in all_slugs}
+    order = {exporter.module_name(s, root): int(s[:2]) for s in all_slugs}
+    problems += [f"{slug}: its module fromscratch.{name} would shadow the package {name!r} for code run "
+                 "inside fromscratch/; name the module in the notebook's metadata "
+                 '({"fromscratch": {"module": "..."}})'
+                 for slug in all_slugs if shadows_a_package(name := exporter.module_name(slug, root))]
     solutions = {}
     for slug in all_slugs:
         try:
@@ -178,7 +196,7 @@ def verify(root: Path | None = None) -> list[str]:
             problems.append(f"fromscratch/{name}: differs from its notebook's exports; run `make release`"
                             " (never edit it by hand)")
         if name in wanted:
-            slug = next(s for s in all_slugs if exporter.module_name(s) == name[:-3])
+            slug = next(s for s in all_slugs if exporter.module_name(s, root) == name[:-3])
             problems += [f"fromscratch/{name}: {p}" for p in check_imports(order, slug, [wanted[name]])]
 
     good = [s for s in all_slugs if s in solutions]

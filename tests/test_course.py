@@ -2,8 +2,6 @@
 to build/audit/). The audit's one nbgrader run of each solution is also held to nbval's check:
 no cell raises, and the tagged cells reproduce the committed reference outputs."""
 
-import time
-
 import pytest
 
 from autograder.audit import audit_in_subprocess
@@ -15,10 +13,8 @@ NOTEBOOKS = slugs(ROOT)
 
 
 def test_generated_files_match_their_sources():
-    started = time.perf_counter()
     problems = verify(ROOT)
     assert problems == [], "run `make release` (or fix the notebook):\n" + "\n".join(problems)
-    assert time.perf_counter() - started < 60
 
 
 @pytest.mark.parametrize("slug", NOTEBOOKS)

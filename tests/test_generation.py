@@ -42,6 +42,7 @@ def test_library_module_is_the_export_cells_without_markers(released_mini):
 def test_module_names_follow_the_slug():
     assert exporter.module_name("18-gpt") == "gpt"
     assert exporter.module_name("27-rlhf-ppo") == "rlhf_ppo"
+    assert exporter.module_name("02-numpy") == "numpy_basics"   # named in its metadata: no shadowing
 
 
 def edit_solution(root, change):
@@ -159,3 +160,21 @@ def test_import_block_merges_and_sorts_as_isort_would():
     assert import_block(ast.parse(code).body) == (
         "from __future__ import annotations\n\nimport math\n\nimport numpy as np\nimport torch\n"
         "from torch import Tensor, nn\n\nfrom fromscratch.gpt import GPT")
+
+
+def test_a_notebook_names_its_module_when_the_slug_would_shadow_a_package(mini):
+    from autograder.release import release
+    from autograder.sandbox import visible_library_modules
+
+    path = solution_path(SLUG, mini)
+    nb = read(path)
+    nb.metadata["fromscratch"] = {"module": "json"}                # would shadow the standard library
+    nbformat.write(nb, path)
+    assert any("fromscratch.json would shadow the package 'json'" in p for p in verify(mini))
+    nb.metadata["fromscratch"] = {"module": "mini_basics"}
+    nbformat.write(nb, path)
+    release(root=mini)
+    assert (mini / "fromscratch" / "mini_basics.py").is_file() and not (mini / "fromscratch" / "mini.py").exists()
+    assert verify(mini) == []
+    assert "mini_basics" in visible_library_modules("99-later", mini)
+    assert "mini_basics" not in visible_library_modules(SLUG, mini)

@@ -9,8 +9,8 @@ function that predicts the shape NumPy's *broadcasting* gives two arrays, or say
 not fit; row-wise standardization without a single Python loop; *fancy indexing* with integer
 arrays and boolean masks (one entry per row, per-class means); and a numerically stable
 logsumexp with the softmax built on the same trick. logsumexp and softmax are exported to the
-course library as fromscratch.numpy: classifiers, attention and language models in later
-notebooks import them with from fromscratch.numpy import logsumexp, softmax.
+course library as fromscratch.numpy_basics: classifiers, attention and language models in later
+notebooks import them with from fromscratch.numpy_basics import logsumexp, softmax.
 
 Follows:
 - Harris, C. R., Millman, K. J., van der Walt, S. J., et al. (2020). Array programming with
