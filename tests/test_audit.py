@@ -59,6 +59,21 @@ def test_audit_holds_the_solution_run_to_nbvals_check(mini):
     assert "solution run (nbval's check): cell 9 raised ZeroDivisionError: division by zero" in record["violations"]
 
 
+def test_audit_names_a_cell_that_hit_its_time_limit_although_the_points_are_right(mini):
+    import nbformat
+
+    path = solution_path(SLUG, mini)
+    nb = read(path)
+    stuck = nbformat.v4.new_code_cell("import time\ntime.sleep(60)")
+    stuck.metadata["fromscratch"] = {"timeout": 2}                 # a cell may ask for its own limit
+    nb.cells.insert(3, stuck)
+    nbformat.write(nb, path)
+    record = audit_notebook(SLUG, mini)
+    assert record["solution_points"] == record["max_points"] == 5   # the points alone would not show it
+    assert "solution: cell 3 (ungraded): timeout: ran past its 2 s limit" in record["violations"]
+    assert "solution: cell 3 (ungraded): restart: kernel restarted and earlier cells replayed" in record["violations"]
+
+
 def test_untouched_learner_version_by_replay_matches_nbgrader(mini):
     """The replay engine's grade of the learner version equals real `nbgrader autograde`'s."""
     from autograder.release import generate_learner_versions
