@@ -21,14 +21,33 @@ endif
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
 
-## setup                  create .venv and install the course with its test tools
+## setup                  create .venv and install the course with its test tools (rebuilds a half-made .venv)
 setup: $(VENV)/.installed
 
+# What setup installs into the venv (tests/test_setup.py swaps in a tiny package; the rule is the same).
+INSTALL ?= -e ".[dev]"
+# The venv is marked unfinished (.installing) until its install succeeds. A setup interrupted while
+# `python -m venv` or pip ran, or one whose install failed, leaves a venv without pip or with half its
+# packages: the next setup deletes it and starts again, but only if it holds nothing but a venv.
+VENV_PARTS := bin|include|lib|lib64|share|pyvenv.cfg|\.installing|\.installed
 $(VENV)/.installed: pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@if [ -e $(VENV) ] && { [ -e $(VENV)/.installing ] || ! $(PY) -m pip --version >/dev/null 2>&1; }; then \
+	  if ls -A $(VENV) | grep -qvxE '$(VENV_PARTS)'; then \
+	    echo "setup: $(VENV) is broken and holds more than a virtual environment; remove it or set VENV=..."; exit 1; fi; \
+	  echo "setup: $(VENV) is half-made (an interrupted or failed setup): rebuilding it"; rm -rf $(VENV); fi
+	@if [ ! -e $(VENV) ]; then mkdir -p $(VENV) && touch $(VENV)/.installing && $(PYTHON) -m venv $(VENV); fi
+	@touch $(VENV)/.installing
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet --progress-bar off -e ".[dev]"
+	$(PY) -m pip install --quiet --progress-bar off $(INSTALL)
+	@rm -f $(VENV)/.installing
 	@touch $@
+
+# A finished venv whose Python no longer starts (its base Python was upgraded or removed) is set up again.
+ifneq ($(wildcard $(VENV)/.installed),)
+ifneq ($(shell $(PY) -c "import pip; print('ok')" 2>/dev/null),ok)
+.PHONY: $(VENV)/.installed
+endif
+endif
 
 # Grading (make grade, audit, test) runs kernels in a bubblewrap sandbox: install it where we can.
 sandbox-tools:
@@ -61,6 +80,7 @@ test: setup sandbox-tools
 	$(PY) -m pytest -q -m alone tests || status=1; \
 	$(PY) -m autograder audit --report || status=1; \
 	$(PY) -m autograder times; \
+	$(MAKE) --no-print-directory browser-note; \
 	exit $$status
 
 ## stress-audit [NB="10-backprop-numpy 12-cnn"] [REPEAT=30]   grade solutions in parallel again and again; report every stall
@@ -101,6 +121,21 @@ bench-bpe: setup
 ## bench-gpt              the course GPT against nanoGPT's CPU recipe (replayed here), 103 s and 180 s runs: validation loss, tokens/s (~8 min)
 bench-gpt: setup
 	$(PY) benchmarks/gpt.py
+
+## publish UPTO=NN REPO=owner/name [DEST=folder]   the learner repository: notebooks up to NN, the library of those before it
+UPTO ?=
+REPO ?=
+DEST ?=
+.PHONY: publish browser-note
+publish: setup
+	@test -n "$(UPTO)" || { echo "usage: make publish UPTO=NN REPO=owner/name [DEST=folder]"; exit 2; }
+	$(PY) -m autograder publish "$(UPTO)" $(if $(REPO),--repo "$(REPO)") $(if $(DEST),--dest "$(DEST)")
+
+## browser-note           say so when the browser test cannot run here (no Debian chromium) and how to get it
+CHROMIUM ?= /usr/bin/chromium
+browser-note:
+	@test -x $(CHROMIUM) || [ -n "$$CI" ] || echo "note: the browser test (tests/test_launch.py) was skipped: \
+	no $(CHROMIUM). Install Debian's chromium (sudo apt-get install chromium) and run make test again."
 
 clean:
 	rm -rf build .pytest_cache

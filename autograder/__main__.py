@@ -7,6 +7,7 @@
   check NOTEBOOK          a learner's self-check of the visible tests
   grade NB [--force]      autograde collected submissions, feedback, grades.csv
   times                   where make test's time went, by stage and by notebook
+  publish UPTO [--repo owner/name] [--dest DIR]   the learner repository: notebooks up to UPTO
 """
 
 from __future__ import annotations
@@ -108,6 +109,13 @@ def cmd_times(args) -> int:
     return main()
 
 
+def cmd_publish(args) -> int:
+    from autograder.publish import publish
+
+    publish(args.upto, repo=args.repo, dest=args.dest, branch=args.branch)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m autograder", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -136,6 +144,12 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(run=cmd_grade)
     s = sub.add_parser("times", help="where make test's time went, by stage and notebook")
     s.set_defaults(run=cmd_times)
+    s = sub.add_parser("publish", help="write the learner repository: notebooks up to UPTO, no answers")
+    s.add_argument("upto", help="the newest notebook learners get (12 or 12-cnn)")
+    s.add_argument("--repo", help="the learner repository, owner/name (default: pyproject's)")
+    s.add_argument("--dest", type=Path, help="the folder to write (default: build/publish/NAME)")
+    s.add_argument("--branch", help="the learner repository's branch (default: pyproject's)")
+    s.set_defaults(run=cmd_publish)
     return p
 
 

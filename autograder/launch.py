@@ -70,9 +70,13 @@ def _replace_block(text: str, begin: str, end: str, block: str, after_first_line
     return f"{block}\n{text}"
 
 
-def stamp(nb, slug: str, root: Path | None = None) -> bool:
-    """Write the badges and the Colab install into ``nb``; True if anything changed."""
-    found = repository(root)
+def stamp(nb, slug: str, root: Path | None = None, where: tuple[str, str] | None = None) -> bool:
+    """Write the badges and the Colab install into ``nb``; True if anything changed.
+
+    ``where`` (``(owner/name, branch)``) overrides the course's own repository: ``make publish``
+    points a learner repository's notebooks at that repository.
+    """
+    found = where or repository(root)
     if found is None:
         return False
     repo, branch = found
