@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import builtins
 import math
+import os
 import sys
 import types
 
@@ -55,15 +56,37 @@ def check_and_restore() -> list[str]:
             tampered.append(f"sys.modules[{name!r}]")
         current = vars(module)
         for key, value in saved.items():
-            if current.get(key, _MISSING) is not value:
-                setattr(module, key, value)
-                tampered.append(f"{name}.{key}")
+            now = current.get(key, _MISSING)
+            if now is value:
+                continue
+            if rewrapped_by_its_library(name, value, now):
+                saved[key] = now                   # honest: trust the library's own wrapper from now on
+                continue
+            setattr(module, key, value)
+            tampered.append(f"{name}.{key}")
     for function, code, defaults, kwdefaults in _code:
         if (function.__code__ is not code or function.__defaults__ is not defaults
                 or function.__kwdefaults__ is not kwdefaults):
             function.__code__, function.__defaults__, function.__kwdefaults__ = code, defaults, kwdefaults
             tampered.append(f"{function.__module__}.{function.__qualname__} (its code)")
     return sorted(set(tampered))
+
+
+def rewrapped_by_its_library(module_name: str, original, now) -> bool:
+    """True when ``now`` wraps ``original`` and is defined inside the same package.
+
+    Libraries wrap their own functions lazily: importing ``torch._dynamo`` (as peft and the FLOP
+    counter do) replaces ``torch.manual_seed`` with a wrapper from ``torch/_compile.py`` whose
+    ``__wrapped__`` is the original. A learner's wrapper is defined in a cell, not in the package.
+    """
+    if getattr(now, "__wrapped__", None) is not original:
+        return False
+    package = sys.modules.get(module_name.split(".")[0])
+    code = getattr(now, "__code__", None)
+    if package is None or code is None or not getattr(package, "__file__", None):
+        return False
+    root = os.path.dirname(os.path.abspath(package.__file__)) + os.sep
+    return os.path.abspath(code.co_filename).startswith(root)
 
 
 def _watched(module: str, key: str, value) -> bool:
