@@ -16,7 +16,7 @@ ifneq ($(UNSAFE),)
 export FROMSCRATCH_UNSAFE_GRADING := 1
 endif
 
-.PHONY: setup sandbox-tools lab test stress-audit release check audit execute grade bench-grade bench-bpe bench-gpt clean help
+.PHONY: setup sandbox-tools lab test stress-audit scaling-runs release check audit execute grade bench-grade bench-bpe bench-gpt clean help
 
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
@@ -136,6 +136,10 @@ CHROMIUM ?= /usr/bin/chromium
 browser-note:
 	@test -x $(CHROMIUM) || [ -n "$$CI" ] || echo "note: the browser test (tests/test_launch.py) was skipped: \
 	no $(CHROMIUM). Install Debian's chromium (sudo apt-get install chromium) and run make test again."
+
+## scaling-runs           notebook 23's table: seven GPTs on Tiny Shakespeare, 2.05 M tokens each -> data/scaling-runs.csv (~25 min)
+scaling-runs: setup
+	$(PY) benchmarks/scaling_runs.py
 
 clean:
 	rm -rf build .pytest_cache
