@@ -74,13 +74,13 @@ def _autograde(slug: str, students: list[str], root: Path, db_url: str, jobs: in
             except CourseError as error:
                 failed[student] = str(error)
         return failed
-    from autograder.parallel import execute_all, writer_api
+    from autograder.parallel import execute_each, writer_api
 
     with tempfile.TemporaryDirectory(prefix="fromscratch-workers-") as scratch:
-        failed = execute_all(slug, students, root, Path(scratch), jobs)
         writer = writer_api(root, db_url, Path(scratch))
-        for student in students:
-            if failed.get(student):
+        for student, error in execute_each(slug, students, root, Path(scratch), jobs):
+            if error:
+                failed[student] = error
                 continue
             try:
                 succeed(writer.autograde(slug, student, force=True, create=True), f"recording {student}")

@@ -1,17 +1,19 @@
 """Parallel autograding without gradebook corruption: separate work, then one writer.
 
-Workers each run nbgrader's own ``autograde`` (sandboxed kernels, :mod:`autograder.execution`)
-for one submission in a private scratch course with a *copy* of the gradebook, so no two
-processes ever write the same SQLite file. Then a single writer runs ``autograde`` in the real
-course with the execution step replaced by :class:`ReplayExecuted`, which takes each cell's
-outputs from the worker's run instead of executing again: nbgrader sanitizes, scores and saves
-exactly as it would have, once per submission, in order.
+Workers each run nbgrader's own ``autograde``, cut short after its execution step (sandboxed
+kernels, :mod:`autograder.execution`), for one submission in a private scratch course with a
+*copy* of the gradebook, so no two processes ever write the same SQLite file. A single writer
+runs the whole ``autograde`` in the real course with the execution step replaced by
+:class:`ReplayExecuted`, which takes each cell's outputs from the worker's run instead of
+executing again: nbgrader sanitizes, scores and saves exactly as it would have, once per
+submission, in order, each as soon as its worker is done (while the workers go on).
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import shutil
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -44,6 +46,8 @@ def _grade_privately(private: str, slug: str, student: str) -> tuple[str, str]:
 
     root = Path(private)
     api = nbgrader_api(root, db_url=f"sqlite:///{root / 'gradebook.db'}")
+    # Sanitize and execute only: the writer runs every step after execution (scores, checks) once.
+    api.config.Autograde.autograde_preprocessors = _steps(api)[:1]
     try:
         succeed(api.autograde(slug, student, force=True, create=True), f"autograde {slug} for {student}")
     except CourseError as error:
@@ -51,13 +55,18 @@ def _grade_privately(private: str, slug: str, student: str) -> tuple[str, str]:
     return student, ""
 
 
-def execute_all(slug: str, students: list[str], root: Path, scratch: Path, jobs: int) -> dict[str, str]:
-    """Autograde every student in private courses on ``jobs`` workers; student -> error ('' if none)."""
+def execute_each(slug: str, students: list[str], root: Path, scratch: Path, jobs: int) -> Iterator[tuple[str, str]]:
+    """Autograde every student in a private course on ``jobs`` workers; yield (student, error or '').
+
+    Results come in submission order, each as soon as it is done, so the writer records one
+    submission while the workers are still executing the next ones.
+    """
     privates = {s: _private_course(scratch, root, slug, s) for s in students}
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         futures = [pool.submit(_grade_privately, str(privates[s]), slug, s) for s in students]
-        return dict(f.result() for f in futures)
+        for future in futures:
+            yield future.result()
 
 
 class ReplayExecuted(NbGraderPreprocessor):
@@ -82,12 +91,17 @@ class ReplayExecuted(NbGraderPreprocessor):
         return nb, resources
 
 
-def writer_api(root: Path, db_url: str, scratch: Path):
-    """nbgrader's API on the real course whose autograde replays the workers' outputs."""
-    api = nbgrader_api(root, db_url=db_url)
+def _steps(api) -> list:
+    """nbgrader's autograde steps, checked to start with the sandboxed execution."""
     steps = list(api.config.Autograde.autograde_preprocessors)
     if not steps or not str(steps[0]).endswith("GuardedExecute"):
         raise ValueError("nbgrader_config.py: the first autograde step must be GuardedExecute")
-    api.config.Autograde.autograde_preprocessors = ["autograder.parallel.ReplayExecuted", *steps[1:]]
+    return steps
+
+
+def writer_api(root: Path, db_url: str, scratch: Path):
+    """nbgrader's API on the real course whose autograde replays the workers' outputs."""
+    api = nbgrader_api(root, db_url=db_url)
+    api.config.Autograde.autograde_preprocessors = ["autograder.parallel.ReplayExecuted", *_steps(api)[1:]]
     api.config.ReplayExecuted.executed_root = str(scratch)
     return api
