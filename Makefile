@@ -16,7 +16,7 @@ ifneq ($(UNSAFE),)
 export FROMSCRATCH_UNSAFE_GRADING := 1
 endif
 
-.PHONY: setup sandbox-tools lab test stress-audit scaling-runs release check audit execute grade bench-grade bench-bpe bench-gpt clean help
+.PHONY: setup sandbox-tools lab test stress-audit bench-modern scaling-runs release check audit execute grade bench-grade bench-bpe bench-gpt clean help
 
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
@@ -136,6 +136,10 @@ CHROMIUM ?= /usr/bin/chromium
 browser-note:
 	@test -x $(CHROMIUM) || [ -n "$$CI" ] || echo "note: the browser test (tests/test_launch.py) was skipped: \
 	no $(CHROMIUM). Install Debian's chromium (sudo apt-get install chromium) and run make test again."
+
+## bench-modern           notebook 19's Llama-style model against notebook 18's GPT, equal parameters and wall time (180 s each, in lockstep): validation loss, steps, tokens/s (~7 min)
+bench-modern: setup
+	$(PY) benchmarks/modern.py
 
 ## scaling-runs           notebook 23's table: seven GPTs on Tiny Shakespeare, 2.05 M tokens each -> data/scaling-runs.csv (~25 min)
 scaling-runs: setup
