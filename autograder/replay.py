@@ -61,10 +61,16 @@ def run_cell(shell, source: str) -> list[dict]:
 
 
 def score(cell, outputs: list[dict]) -> float:
-    """nbgrader's own scoring rule for a test cell with these outputs."""
+    """nbgrader's own scoring rule for a test cell with these outputs.
+
+    Stderr is moved to stdout first, as :class:`autograder.execution.GuardedExecute` does for
+    graded cells before nbgrader scores them: a warning is not a failure.
+    """
     import nbformat
     from nbgrader.utils import determine_grade
 
+    outputs = [{**o, "name": "stdout"} if o.get("output_type") == "stream" and o.get("name") == "stderr" else o
+               for o in outputs]
     graded = nbformat.from_dict({**cell, "outputs": outputs})
     points, _ = determine_grade(graded)
     return float(points)

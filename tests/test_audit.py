@@ -141,3 +141,16 @@ def test_replay_engine_forks_safely_after_torch_used_its_thread_pool(tmp_path):
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["variants"]["v"] == {"status": "ok", "scores": {"test-add": 0.0}}
     assert result["baseline"] == {"test-add": 2.0}
+
+
+def test_replay_scores_a_warning_in_a_test_cell_as_grading_does():
+    """Grading moves stderr to stdout in test cells (a warning is not a failure); so does the replay."""
+    from autograder.replay import score
+
+    cell = {"cell_type": "code", "source": "import warnings; warnings.warn('x')", "metadata": {
+        "nbgrader": {"grade": True, "solution": False, "locked": True, "points": 2, "grade_id": "t",
+                     "schema_version": 3}}, "outputs": [], "execution_count": 1}
+    warning = {"output_type": "stream", "name": "stderr", "text": "UserWarning: x\n"}
+    failure = {"output_type": "error", "ename": "AssertionError", "evalue": "", "traceback": []}
+    assert score(cell, [warning]) == 2.0
+    assert score(cell, [warning, failure]) == 0.0
