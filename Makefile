@@ -16,7 +16,7 @@ ifneq ($(UNSAFE),)
 export FROMSCRATCH_UNSAFE_GRADING := 1
 endif
 
-.PHONY: setup sandbox-tools lab test stress-audit bench-modern scaling-runs release check audit execute grade bench-grade bench-bpe bench-gpt clean help
+.PHONY: setup sandbox-tools lab test stress-audit bench-modern bench-inference scaling-runs release check audit execute grade bench-grade bench-bpe bench-gpt clean help
 
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
@@ -140,6 +140,10 @@ browser-note:
 ## bench-modern           notebook 19's Llama-style model against notebook 18's GPT, equal parameters and wall time (180 s each, in lockstep): validation loss, steps, tokens/s (~7 min)
 bench-modern: setup
 	$(PY) benchmarks/modern.py
+
+## bench-inference        notebook 20: KV cache vs recompute (256 tokens at context 512, goal >= 3x), sink-cache memory over 10,000 tokens, speculative acceptance and target passes per token (~2 min; +1.5 min to train the models once)
+bench-inference: setup
+	$(PY) benchmarks/inference.py
 
 ## scaling-runs           notebook 23's table: seven GPTs on Tiny Shakespeare, 2.05 M tokens each -> data/scaling-runs.csv (~25 min)
 scaling-runs: setup
