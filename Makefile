@@ -70,13 +70,14 @@ lab: setup
 # pytest runs $(JOBS) workers at once, so each (and every kernel it starts) gets its share of the cores, not all
 # of them: OpenMP threads that outnumber the cores spin against each other (a 10 s notebook took 127 s in CI).
 TEST_THREADS := $(shell n=$$(( $$(nproc) / $(JOBS) )); echo $$(( n > 0 ? n : 1 )))
-# Tests marked `alone` (the adversarial corpus: its fork bomb takes every core for a cell's time limit) run
+# Workers steal queued tests from each other (--dist worksteal), so one long audit at the end does not leave
+# the other worker idle. Tests marked `alone` (the adversarial corpus: its fork bomb takes every core for a cell's time limit) run
 # after the others, by themselves, so that they slow down no notebook's timed run.
 # The time table (by stage, by notebook) prints whatever the outcome; the exit status is the tests'.
 test: setup sandbox-tools
 	@rm -rf build/test-times; status=0; \
 	OMP_NUM_THREADS=$(TEST_THREADS) MKL_NUM_THREADS=$(TEST_THREADS) OPENBLAS_NUM_THREADS=$(TEST_THREADS) \
-		$(PY) -m pytest -n $(JOBS) -q -m "not alone" tests || status=1; \
+		$(PY) -m pytest -n $(JOBS) --dist worksteal -q -m "not alone" tests || status=1; \
 	$(PY) -m pytest -q -m alone tests || status=1; \
 	$(PY) -m autograder audit --report || status=1; \
 	$(PY) -m autograder times; \
