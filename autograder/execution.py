@@ -8,8 +8,10 @@
 - a kernel that dies (``os._exit``, a crash, the memory cap) or that ignores the interrupt after a
   timeout costs only that cell: the kernel is restarted, the cells before are replayed, grading
   goes on, and the cell's output says so;
-- before each graded cell the trusted references are checked (:mod:`autograder.integrity`);
-  tampering is undone and flagged in that cell's output;
+- every locked test cell runs through the kernel's guard (:mod:`autograder.integrity`): the
+  guard puts back what the submission changed, runs the locked source, and signs a verdict only
+  if the test reached its last line with nothing changed; the points need that signature, so
+  tampering, or a failure the submission hides, costs the test and is named in its output;
 - text on stderr in a graded cell (a harmless warning) is moved to stdout, so it costs nothing;
 - every such event (a time limit hit, a dead kernel, a restart) is also recorded in the cell's
   ``metadata.autograder.events``, so the audit and ``make stress-audit`` can name the cell
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import secrets
 import time
 from datetime import datetime
 
@@ -30,12 +33,13 @@ from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade
 from traitlets import Integer
 
+from autograder.integrity import VERDICT_MIME, expected_proof
 from autograder.kernel_client import PromptKernelManager
+from autograder.notebooks import is_test
 from autograder.sandbox import SandboxedKernelManager, require_sandbox
 
 NOTE_PREFIX = "[autograder]"
-INTEGRITY_CHECK = "__import__('autograder.integrity', fromlist=['_']).check_and_restore()"
-ARM = "__import__('autograder.integrity', fromlist=['_']).arm()"
+ARM = "__import__('sys').audit('autograder.arm')"
 
 
 def _note(text: str) -> NotebookNode:
@@ -102,7 +106,10 @@ class GuardedExecute(Execute):
             cell.outputs = [_failure("NotGraded", f"not run: the kernel could not be brought back after "
                                                   f"cell {self._abandoned_after}")]
             return cell, self.resources
-        tampered = self._check_integrity() if is_grade(cell) else []
+        guarded = self.sandboxed and is_test(cell)
+        source, nonce = cell.source, secrets.token_hex(16)
+        if guarded:
+            cell.source = guarded_source(source, nonce)
         started = time.monotonic()
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
@@ -117,10 +124,10 @@ class GuardedExecute(Execute):
         else:
             if any(o.output_type == "error" and o.get("ename") == "CellTimeoutError" for o in cell.outputs):
                 self._timed_out(cell, index)
-        if tampered:
-            record_event(cell, "integrity", ", ".join(tampered))
-            cell.outputs.insert(0, _note("integrity: the submission replaced " + ", ".join(tampered)
-                                         + "; the originals were restored before this test ran"))
+        finally:
+            cell.source = source
+        if guarded:
+            self._judge(cell, nonce, source)
         for output in cell.outputs:
             if output.output_type == "stream" and len(output.text) > self.max_output_chars:
                 cut = len(output.text) - self.max_output_chars
@@ -169,13 +176,22 @@ class GuardedExecute(Execute):
         except (KeyError, ValueError, SyntaxError):
             return None
 
-    def _check_integrity(self) -> list[str]:
-        if not self.sandboxed:
-            return []
-        found = self._silent(INTEGRITY_CHECK)
-        if found is None:
-            return ["autograder.integrity (the check itself could not run)"]
-        return list(found)
+    def _judge(self, cell: NotebookNode, nonce: str, source: str) -> None:
+        """Keep a test's outcome only with the guard's signed verdict; otherwise withhold its points."""
+        verdicts = [o for o in cell.outputs if o.output_type == "display_data" and VERDICT_MIME in o.get("data", {})]
+        cell.outputs = [o for o in cell.outputs if not any(o is v for v in verdicts)]
+        shown = [str((v.data[VERDICT_MIME] or {}).get("verdict", "")) for v in verdicts]
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        if any(o.get("ename") == "IntegrityError" for o in errors):
+            record_event(cell, "integrity", next(o.get("evalue", "") for o in errors if o.get("ename") == "IntegrityError"))
+            return
+        if errors and not shown:
+            return                                   # an honest failure: 0 points already
+        problem = verdict_problem(shown, self.km.guard_key, nonce, source)
+        if problem:
+            record_event(cell, "integrity", problem)
+            cell.outputs.append(_failure("IntegrityError", f"{NOTE_PREFIX} integrity: {problem}; "
+                                                             "this test's points are withheld"))
 
     # -- restart and replay ---------------------------------------------------------------------
     def _recover(self, index: int, why: str) -> None:
@@ -205,3 +221,26 @@ class GuardedExecute(Execute):
                     raise RuntimeError("replay timed out")
                 if position == self._first_code_cell():
                     self._silent(ARM)
+
+
+def guarded_source(source: str, nonce: str) -> str:
+    """What the kernel runs for a locked test cell: the source, handed to the guard as a string."""
+    return f"__import__('autograder.integrity', fromlist=['_']).run_test({source!r}, {nonce!r})"
+
+
+def verdict_problem(shown: list[str], key: bytes | None, nonce: str, source: str) -> str | None:
+    """Why the verdicts a test cell showed do not prove a clean run (None: they do)."""
+    if key is not None and expected_proof(key, 0, nonce, source) in shown:
+        return None
+    for verdict in shown:
+        if verdict.startswith("tampered:"):
+            return verdict.removeprefix("tampered:")
+        turns = verdict.split(":")[1] if verdict.count(":") == 2 else ""
+        if key is not None and turns.isdigit() and 0 < int(turns) <= 1000 \
+                and verdict == expected_proof(key, int(turns), nonce, source):
+            return ("the submission traced, profiled or walked the interpreter (sys.settrace, sys.setprofile, "
+                    "gc.get_objects, sys._current_frames) or rewrote the grader's own functions, which can "
+                    "reach the grader's key; no test after that can be trusted")
+    if shown:
+        return "the test's verdict was not signed by the grader's guard (forged)"
+    return "the test did not confirm that it ran to its end (its verdict or its errors were suppressed)"

@@ -17,6 +17,7 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -31,6 +32,7 @@ from traitlets import Integer
 import autograder
 import fromscratch
 from autograder.exporter import HAND_WRITTEN, module_name
+from autograder.integrity import KEY_FILE_VARIABLE
 from autograder.kernel_client import PromptKernelManager
 from autograder.notebooks import CourseError, course_root
 
@@ -184,7 +186,7 @@ class Sandbox:
             if module.stem in visible:
                 shutil.copy(module, self.library / module.name)
 
-    def command(self, kernel_cmd: list[str]) -> list[str]:
+    def command(self, kernel_cmd: list[str], env: dict[str, str] | None = None) -> list[str]:
         binds: list[str] = []
         made: set[Path] = set()
 
@@ -220,11 +222,11 @@ class Sandbox:
                  f"--cpu={self.limits['cpu_seconds']}", f"--nproc={self.limits['processes']}",
                  f"--fsize={self.limits['file_size_mb'] << 20}", "--nofile=1024", "--"]
         return ["bwrap", *_namespaces(), "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp",
-                *binds, "--chdir", str(self.workdir), "--clearenv", *self._environment(),
+                *binds, "--chdir", str(self.workdir), "--clearenv", *self._environment(env or {}),
                 "--", *drop, *limit, *kernel_cmd]
 
-    def _environment(self) -> list[str]:
-        env = {name: os.environ[name] for name in KEPT_VARIABLES if name in os.environ}
+    def _environment(self, extra: dict[str, str]) -> list[str]:
+        env = {name: os.environ[name] for name in KEPT_VARIABLES if name in os.environ} | extra
         env.update(PATH=f"{Path(sys.executable).parent}:/usr/bin:/bin", HOME="/tmp",
                    MPLCONFIGDIR="/tmp/matplotlib", IPYTHONDIR="/tmp/ipython", MALLOC_ARENA_MAX="2",
                    PYTHONDONTWRITEBYTECODE="1", NBGRADER_EXECUTION=os.environ.get("NBGRADER_EXECUTION", "autograde"))
@@ -251,6 +253,7 @@ class SandboxedKernelManager(PromptKernelManager):
     file_size_mb = Integer(256, help="largest file the kernel may write, MiB").tag(config=True)
 
     sandbox: Sandbox | None = None
+    guard_key: bytes | None = None                # the key the kernel's guard signs test verdicts with
 
     async def _async_pre_start_kernel(self, **kw):
         if self.sandbox is None:                     # a restart keeps the same sandbox
@@ -266,7 +269,19 @@ class SandboxedKernelManager(PromptKernelManager):
         if os.getuid() == 0:                         # the kernel's user must read its connection file
             os.chown(self.connection_file, self.sandbox.uid, self.sandbox.uid)
         cmd = [*cmd, "--IPKernelApp.exec_lines=import autograder.integrity"]
-        return self.sandbox.command(cmd), kw
+        return self.sandbox.command(cmd, {KEY_FILE_VARIABLE: str(self._write_guard_key())}), kw
+
+    def _write_guard_key(self) -> Path:
+        """A fresh key for this kernel's guard (autograder.integrity), which reads and deletes the file."""
+        self.guard_key = secrets.token_bytes(32)
+        path = self.sandbox.ipc / "guard.key"
+        path.unlink(missing_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(self.guard_key.hex())
+        if os.getuid() == 0:
+            os.chown(path, self.sandbox.uid, self.sandbox.uid)
+        return path
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)

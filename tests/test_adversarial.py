@@ -4,6 +4,7 @@ keep full marks, and nothing outside each submission's own results changes."""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -17,7 +18,9 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from adversarial import CORPUS
+from adversarial import EVERY_SUBMISSION as CORPUS
+from adversarial import HONEST_FEATURES, KERNEL_ATTACKS
+from adversarial import WRONG_MEAN as WRONG_MEAN_SOURCE
 from autograder.course import nbgrader_api, succeed
 from autograder.grade import grade
 from autograder.sandbox import SandboxUnavailable, require_sandbox, sandbox_problem
@@ -100,8 +103,9 @@ def test_no_other_grade_or_file_changed(graded):
     assert digest(root / "submitted") == before["submitted"]
     flooded = root / "autograded" / "floods-output" / SLUG / f"{SLUG}.ipynb"
     assert flooded.stat().st_size < 1_000_000, f"huge output kept: {flooded.stat().st_size} bytes"
-    honest = nbformat.read(root / "autograded" / "honest-a" / SLUG / f"{SLUG}.ipynb", as_version=4)
-    assert "integrity" not in json.dumps(honest), "an honest submission was flagged"
+    for student in ("honest-a", "honest-ipython", "honest-globals"):
+        honest = nbformat.read(root / "autograded" / student / SLUG / f"{SLUG}.ipynb", as_version=4)
+        assert "integrity" not in json.dumps(honest), f"an honest submission ({student}) was flagged"
 
 
 def test_feedback_shows_messages_not_hidden_tests(graded):
@@ -167,3 +171,34 @@ def test_every_sandbox_has_its_own_uid_and_leaves_nothing_behind(tmp_path):
         second.remove()
     with pytest.raises(OSError):                 # the uid's lock is released with the sandbox
         os.fstat(lock)
+
+
+# The attacks that work from any solution cell, and honest IPython use, on a real course notebook.
+COURSE_NOTEBOOK = "00-python-basics"
+CELL_LEVEL = [a for a in KERNEL_ATTACKS if a.kind in ("transformers", "execution methods", "import system", "threads")
+              and a.student != "rebinds-helpers"]
+
+
+def test_kernel_attacks_on_a_course_notebook():
+    """Notebook 00 with every exercise unanswered (wrong) and an attack in its first solution cell
+    scores 0; the solution with honest IPython use in it keeps every point, unflagged."""
+    from autograder.grading import autograde
+    from autograder.notebooks import is_solution, release_path, solution_path
+
+    solution = nbformat.read(solution_path(COURSE_NOTEBOOK), as_version=4)
+    learner = nbformat.read(release_path(COURSE_NOTEBOOK), as_version=4)
+
+    def with_code_first(nb, code):
+        nb = copy.deepcopy(nb)
+        cell = next(c for c in nb.cells if is_solution(c) and c.cell_type == "code")
+        cell.source = code + "\n" + cell.source
+        return nb
+
+    submissions = {a.student: with_code_first(learner, a.mean.replace(WRONG_MEAN_SOURCE, "")) for a in CELL_LEVEL}
+    submissions["honest-ipython"] = with_code_first(solution, HONEST_FEATURES)
+    results = autograde(COURSE_NOTEBOOK, submissions)
+    full = results["honest-ipython"].max_points
+    assert results["honest-ipython"].points == full, "honest IPython use lost points"
+    assert not [e for e in results["honest-ipython"].events if e["event"] == "integrity"], "honest use was flagged"
+    scored = {student: graded.points for student, graded in results.items() if student != "honest-ipython"}
+    assert scored == dict.fromkeys(scored, 0.0), f"attacks on {COURSE_NOTEBOOK} kept points: {scored}"
