@@ -52,6 +52,21 @@ def record_event(cell: NotebookNode, kind: str, detail: str) -> None:
         {"event": kind, "detail": detail})
 
 
+def kernel_stamps(cell: NotebookNode) -> tuple[datetime, datetime] | None:
+    """When the kernel started and finished ``cell`` (nbclient records both in its metadata)."""
+    timing = cell.get("metadata", {}).get("execution", {})
+    if "iopub.execute_input" not in timing or "shell.execute_reply" not in timing:
+        return None
+    return tuple(datetime.fromisoformat(timing[k].replace("Z", "+00:00"))
+                 for k in ("iopub.execute_input", "shell.execute_reply"))
+
+
+def kernel_seconds(cell: NotebookNode) -> float | None:
+    """Seconds the kernel spent on ``cell``, by its own clock; None when it was not run."""
+    stamps = kernel_stamps(cell)
+    return (stamps[1] - stamps[0]).total_seconds() if stamps else None
+
+
 def events_of(nb) -> list[dict]:
     """Every recorded event of a graded notebook, each with its cell's index and grade id."""
     found = []
@@ -140,13 +155,8 @@ class GuardedExecute(Execute):
 
     def _check_waiting(self, cell: NotebookNode, waited: float) -> None:
         """Record a stall: we waited far longer than the kernel says it worked (a lost wake-up)."""
-        timing = cell.get("metadata", {}).get("execution", {})
-        if "iopub.execute_input" not in timing or "shell.execute_reply" not in timing:
-            return
-        start, end = (datetime.fromisoformat(timing[k].replace("Z", "+00:00"))
-                      for k in ("iopub.execute_input", "shell.execute_reply"))
-        worked = (end - start).total_seconds()
-        if waited - worked > self.wait_stall_seconds:
+        worked = kernel_seconds(cell)
+        if worked is not None and waited - worked > self.wait_stall_seconds:
             record_event(cell, "stall", f"waited {waited:.1f} s for a cell the kernel ran in {worked:.1f} s")
 
     def _timed_out(self, cell: NotebookNode, index: int) -> None:

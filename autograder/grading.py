@@ -12,13 +12,12 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import nbformat
 
 from autograder.course import nbgrader_api, succeed
-from autograder.execution import events_of
+from autograder.execution import events_of, kernel_seconds, kernel_stamps
 from autograder.notebooks import course_root
 
 
@@ -45,24 +44,14 @@ class Graded:
 
 def _execution_seconds(nb) -> float:
     """Span of the kernel's recorded cell timings (nbclient writes them into cell metadata)."""
-    stamps = []
-    for cell in nb.cells:
-        timing = cell.get("metadata", {}).get("execution", {})
-        for key in ("iopub.execute_input", "shell.execute_reply"):
-            if key in timing:
-                stamps.append(datetime.fromisoformat(timing[key].replace("Z", "+00:00")))
+    stamps = [stamp for cell in nb.cells for stamp in (kernel_stamps(cell) or ())]
     return (max(stamps) - min(stamps)).total_seconds() if len(stamps) >= 2 else 0.0
 
 
 def _cell_seconds(nb) -> list[tuple[int, float]]:
     """Each executed cell's own time (execute_input to execute_reply), slowest first."""
-    times = []
-    for index, cell in enumerate(nb.cells):
-        timing = cell.get("metadata", {}).get("execution", {})
-        if "iopub.execute_input" in timing and "shell.execute_reply" in timing:
-            start, end = (datetime.fromisoformat(timing[k].replace("Z", "+00:00"))
-                          for k in ("iopub.execute_input", "shell.execute_reply"))
-            times.append((index, round((end - start).total_seconds(), 3)))
+    times = [(index, round(seconds, 3)) for index, cell in enumerate(nb.cells)
+             if (seconds := kernel_seconds(cell)) is not None]
     return sorted(times, key=lambda pair: -pair[1])
 
 
