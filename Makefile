@@ -16,7 +16,7 @@ ifneq ($(UNSAFE),)
 export FROMSCRATCH_UNSAFE_GRADING := 1
 endif
 
-.PHONY: setup sandbox-tools lab test stress-audit bench-modern bench-inference scaling-runs release check audit execute grade bench-grade bench-bpe bench-gpt clean help
+.PHONY: setup sandbox-tools lab test test-fast stress-audit bench-modern bench-inference scaling-runs release check audit execute grade bench-grade bench-bpe bench-gpt clean help
 
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
@@ -77,7 +77,7 @@ TEST_THREADS := $(shell n=$$(( $$(nproc) / $(JOBS) )); echo $$(( n > 0 ? n : 1 )
 test: setup sandbox-tools
 	@rm -rf build/test-times; status=0; \
 	OMP_NUM_THREADS=$(TEST_THREADS) MKL_NUM_THREADS=$(TEST_THREADS) OPENBLAS_NUM_THREADS=$(TEST_THREADS) \
-		$(PY) -m pytest -n $(JOBS) --dist worksteal -q -m "not alone" tests || status=1; \
+		$(PY) -m pytest -n $(JOBS) --dist worksteal -q -m "not alone and not library" tests || status=1; \
 	$(PY) -m pytest -q -m alone tests || status=1; \
 	$(PY) -m autograder audit --report || status=1; \
 	$(PY) -m autograder times; \
@@ -93,6 +93,11 @@ stress-audit: setup sandbox-tools
 ## release                regenerate notebooks/ and fromscratch/ from solutions/
 release: setup
 	$(PY) -m autograder release $(NB)
+
+## test-fast              every library module imports and each notebook's tests pass against it (under a minute)
+test-fast: setup
+	OMP_NUM_THREADS=$(TEST_THREADS) MKL_NUM_THREADS=$(TEST_THREADS) OPENBLAS_NUM_THREADS=$(TEST_THREADS) \
+		$(PY) -m pytest -n $(JOBS) --dist worksteal -q -m library tests/test_library.py
 
 ## check                  drift, import order, metadata (under 60 s)
 check: setup
