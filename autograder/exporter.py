@@ -42,6 +42,26 @@ def _chosen_name(path: str, mtime_ns: int) -> str | None:
     return read(Path(path)).metadata.get("fromscratch", {}).get("module")
 
 
+def notebook_number(slug: str) -> int:
+    """``18-gpt`` -> 18; the order in which notebooks (and their modules) come."""
+    return int(slug.split("-", 1)[0])
+
+
+def exporting_notebooks(root: Path | None = None) -> dict[str, int]:
+    """Each library module a notebook generates -> that notebook's number."""
+    root = root or course_root()
+    return {module_name(slug, root): notebook_number(slug) for slug in slugs(root)}
+
+
+def importable_modules(slug: str, root: Path | None = None) -> set[str]:
+    """The library modules ``slug`` may import: the hand-written ones and those of earlier notebooks.
+
+    The one rule ``make check`` enforces on notebooks and the sandbox enforces on submissions.
+    """
+    number = notebook_number(slug) if slug.split("-", 1)[0].isdigit() else 10**6
+    return {module for module, owner in exporting_notebooks(root).items() if owner < number} | HAND_WRITTEN
+
+
 def exported_code(cell_source: str) -> str | None:
     """The code a cell exports (marker line and solution markers removed), or None."""
     lines = cell_source.splitlines()

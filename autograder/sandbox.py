@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import re
 import secrets
 import shutil
 import signal
@@ -31,7 +30,7 @@ from traitlets import Integer
 
 import autograder
 import fromscratch
-from autograder.exporter import HAND_WRITTEN, module_name
+from autograder.exporter import importable_modules
 from autograder.integrity import KEY_FILE_VARIABLE
 from autograder.kernel_client import PromptKernelManager
 from autograder.notebooks import CourseError, course_root
@@ -150,12 +149,7 @@ class GradingUid:
 
 def visible_library_modules(slug: str, root: Path | None = None) -> set[str]:
     """Library modules a submission of ``slug`` may import: those of earlier notebooks."""
-    root = root or course_root()
-    match = re.match(r"(\d+)-", slug)
-    number = int(match.group(1)) if match else 10**6
-    earlier = {module_name(folder.name, root) for folder in (root / "solutions").glob("[0-9]*-*")
-               if re.match(r"\d+-", folder.name) and int(folder.name[:2]) < number}
-    return earlier | HAND_WRITTEN
+    return importable_modules(slug, root)
 
 
 class Sandbox:

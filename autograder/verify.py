@@ -108,16 +108,17 @@ def check_learner_version(slug: str, learner, solution) -> list[str]:
     return problems
 
 
-def check_imports(order: dict[str, int], slug: str, sources: list[str]) -> list[str]:
+def check_imports(root: Path, slug: str, sources: list[str]) -> list[str]:
     """Library imports must come from notebooks earlier than ``slug`` (or be hand-written)."""
-    problems, number = [], int(slug[:2])
+    problems, owners = [], exporter.exporting_notebooks(root)
+    allowed = exporter.importable_modules(slug, root)
     for module in sorted(set().union(*map(library_imports, sources)) if sources else set()):
-        if module in exporter.HAND_WRITTEN:
+        if module in allowed:
             continue
-        if module not in order:
+        if module not in owners:
             problems.append(f"imports fromscratch.{module}, which no notebook exports")
-        elif order[module] >= number:
-            problems.append(f"imports fromscratch.{module}, exported by notebook {order[module]:02d} "
+        else:
+            problems.append(f"imports fromscratch.{module}, exported by notebook {owners[module]:02d} "
                             "(a notebook may import only from earlier notebooks)")
     return problems
 
@@ -162,7 +163,6 @@ def verify(root: Path | None = None) -> list[str]:
     root = root or course_root()
     problems: list[str] = []
     all_slugs = slugs(root)
-    order = {exporter.module_name(s, root): int(s[:2]) for s in all_slugs}
     problems += [f"{slug}: its module fromscratch.{name} would shadow the package {name!r} for code run "
                  "inside fromscratch/; name the module in the notebook's metadata "
                  '({"fromscratch": {"module": "..."}})'
@@ -179,7 +179,7 @@ def verify(root: Path | None = None) -> list[str]:
         if stamp(nbformat.from_dict(nb), slug, root):  # a copy: checking writes nothing
             problems.append(f"{slug}: launch badges or Colab install missing or stale; run `make release`")
         code = [cell.source for cell in nb.cells if cell.cell_type == "code"]
-        problems += [f"{slug}: {p}" for p in check_imports(order, slug, code)]
+        problems += [f"{slug}: {p}" for p in check_imports(root, slug, code)]
 
     try:
         wanted = exporter.library(root)
@@ -197,7 +197,7 @@ def verify(root: Path | None = None) -> list[str]:
                             " (never edit it by hand)")
         if name in wanted:
             slug = next(s for s in all_slugs if exporter.module_name(s, root) == name[:-3])
-            problems += [f"fromscratch/{name}: {p}" for p in check_imports(order, slug, [wanted[name]])]
+            problems += [f"fromscratch/{name}: {p}" for p in check_imports(root, slug, [wanted[name]])]
 
     good = [s for s in all_slugs if s in solutions]
     with tempfile.TemporaryDirectory(prefix="fromscratch-check-") as scratch:
