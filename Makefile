@@ -16,7 +16,7 @@ ifneq ($(UNSAFE),)
 export FROMSCRATCH_UNSAFE_GRADING := 1
 endif
 
-.PHONY: setup sandbox-tools lab test test-fast stress-audit bench-modern bench-inference scaling-runs release check audit execute grade bench-grade bench-bpe bench-gpt clean help
+.PHONY: setup sandbox-tools lab test test-fast stress-audit bench-dqn bench-modern bench-inference scaling-runs release check audit execute grade bench-grade bench-bpe bench-gpt clean help
 
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
@@ -89,6 +89,10 @@ REPEAT ?= 30
 stress-audit: setup sandbox-tools
 	OMP_NUM_THREADS=$(TEST_THREADS) MKL_NUM_THREADS=$(TEST_THREADS) OPENBLAS_NUM_THREADS=$(TEST_THREADS) \
 		$(PY) -m autograder.stress $(NB) --repeat $(REPEAT) -j $(JOBS)
+
+## bench-dqn              notebook 31: our DQN recipe vs CleanRL's CartPole-v1 configuration replayed with our code, 3 seeds: steps and seconds to a greedy mean >= 475 -> data/bench-dqn.csv (~20 min)
+bench-dqn: setup
+	$(PY) benchmarks/dqn.py
 
 ## release                regenerate notebooks/ and fromscratch/ from solutions/
 release: setup
