@@ -30,6 +30,8 @@ Follows:
 
 import numpy as np
 
+from fromscratch.linear_logistic_regression import accuracy
+
 
 # -- Exercise 1 · perceptron_train (3 points) ------------------------------------------------------
 def perceptron_train(X, y, lr=1.0, max_epochs=100):
@@ -300,7 +302,7 @@ def iterate_minibatches(n, batch_size, rng):
         yield order[start:start + batch_size]
 
 
-def train_epoch(net, criterion, X, y, velocity, lr, rng, momentum=0.0, batch_size=32):
+def sgd_epoch(net, criterion, X, y, velocity, lr, rng, momentum=0.0, batch_size=32):
     """One epoch of minibatch SGD (with momentum) on (X, y); returns the mean training loss of the epoch."""
     total = 0.0
     for batch in iterate_minibatches(len(X), batch_size, rng):
@@ -309,8 +311,3 @@ def train_epoch(net, criterion, X, y, velocity, lr, rng, momentum=0.0, batch_siz
         sgd_step(net.parameters(), net.gradients(), velocity, lr, momentum)
         total += loss * len(batch)
     return total / len(X)
-
-
-def accuracy(net, X, y):
-    """Fraction of the examples whose predicted class equals the label."""
-    return float(np.mean(net.predict(X) == y))
