@@ -35,8 +35,9 @@ import time
 import torch
 
 from fromscratch.data import load_tiny_shakespeare
-from fromscratch.gpt import (GPT, CharTokenizer, GPTConfig, TrainSettings, fastest_thread_count, get_batch, split_loss,
-                             train, train_val_split)
+from fromscratch.gpt import (GPT, CharTokenizer, GPTConfig, TrainSettings, get_batch, split_loss, train,
+                             train_val_split)
+from fromscratch.runtime import fastest_thread_count
 from fromscratch.transformer_block import count_parameters
 
 NANOGPT_VAL_LOSS = 1.886      # nanoGPT's CPU recipe, measured on the course's 2-core machines

@@ -36,8 +36,9 @@ import torch
 
 from fromscratch.data import load_tiny_shakespeare
 from fromscratch.gpt import (GPT, CharTokenizer, GPTConfig, TrainSettings, configure_optimizer, estimate_loss,
-                             fastest_thread_count, get_batch, lr_at, split_loss, train, train_val_split)
+                             get_batch, lr_at, split_loss, train, train_val_split)
 from fromscratch.modern_architecture import ModernConfig, ModernGPT
+from fromscratch.runtime import fastest_thread_count
 from fromscratch.transformer_block import count_parameters
 
 

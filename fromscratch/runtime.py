@@ -1,4 +1,4 @@
-"""Budget, seed and device for a notebook: the one helper every setup cell calls.
+"""Budget, seed, device and thread count for a notebook: the helpers every setup cell calls.
 
 A notebook's sizes follow a *budget*:
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import random
 import sys
+import time
 from dataclasses import dataclass
 
 BUDGETS = ("smoke", "default", "full")
@@ -107,3 +108,53 @@ def setup_notebook(seed: int = 0, device: str | None = None, quiet: bool = False
         if run.budget == "full" and run.device == "cpu":
             print("note: the full budget is sized for a GPU; on this CPU it will be slow")
     return run
+
+
+# -- How many threads? Measure (notebook 18, section 6.2) ----------------------------------------
+def step_seconds(make_model, x, y, repeats=8, threads=None, make_optimizer=None):
+    """Median wall time, in seconds, of one training step (forward, backward, optimizer step) of a
+    fresh ``make_model()`` on the batch ``(x, y)``, with ``threads`` torch threads (None: as set now).
+
+    The model's ``forward(x, y)`` returns ``(logits, loss)``. ``make_optimizer(model)`` builds the
+    optimizer (default: AdamW at 1e-3). The caller's thread count is restored afterwards.
+    """
+    torch = _torch()
+    if torch is None:
+        raise RuntimeError("step_seconds times a PyTorch model: import torch first")
+    previous = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        model = make_model()
+        optimizer = (make_optimizer or (lambda m: torch.optim.AdamW(m.parameters(), lr=1e-3)))(model)
+        times = []
+        for _ in range(repeats + 2):               # the first two steps warm up caches and allocators
+            started = time.perf_counter()
+            _, loss = model(x, y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            times.append(time.perf_counter() - started)
+    finally:
+        torch.set_num_threads(previous)
+    times = sorted(times[2:])
+    return times[len(times) // 2]                  # the median: one slow step (another program) does not count
+
+
+def fastest_thread_count(make_model, x, y, candidates=None, repeats=8, rounds=2, make_optimizer=None):
+    """Time a training step with each thread count in ``candidates`` (default: 1 and torch's current
+    count), interleaved over ``rounds`` so that a change in the machine's load affects all alike.
+
+    Returns (the fastest count, {count: best median seconds}).
+    """
+    torch = _torch()
+    if torch is None:
+        raise RuntimeError("fastest_thread_count times a PyTorch model: import torch first")
+    if candidates is None:
+        candidates = sorted({1, torch.get_num_threads()})
+    timings = {n: float("inf") for n in candidates}
+    for _ in range(rounds):
+        for n in candidates:
+            timings[n] = min(timings[n], step_seconds(make_model, x, y, repeats, threads=n,
+                                                      make_optimizer=make_optimizer))
+    return min(timings, key=timings.get), timings
